@@ -1,0 +1,81 @@
+import { Schema } from "effect"
+
+/**
+ * The type lattice shared by discovery, file profiling and table writing. INTEGER is 64-bit;
+ * DECIMAL carries precision/scale; TIMESTAMP has no zone, TIMESTAMP_TZ is an instant (UTC).
+ */
+export const ColumnType = Schema.Literals([
+  "BOOLEAN",
+  "INTEGER",
+  "DECIMAL",
+  "DOUBLE",
+  "DATE",
+  "TIMESTAMP",
+  "TIMESTAMP_TZ",
+  "STRING",
+  "BINARY"
+])
+export type ColumnType = typeof ColumnType.Type
+
+export const Column = Schema.Struct({
+  name: Schema.String,
+  type: ColumnType,
+  nullable: Schema.Boolean,
+  precision: Schema.optionalKey(Schema.Int),
+  scale: Schema.optionalKey(Schema.Int)
+})
+export type Column = typeof Column.Type
+
+/** A column as shown to users: with a few sample values as strings. */
+export const ColumnWithSamples = Schema.Struct({
+  ...Column.fields,
+  sampleValues: Schema.Array(Schema.String)
+})
+export type ColumnWithSamples = typeof ColumnWithSamples.Type
+
+export const SyncMode = Schema.Literals(["FULL_REFRESH", "INCREMENTAL", "CDC"])
+export type SyncMode = typeof SyncMode.Type
+
+/** A stream (table, object, collection) that a source offers, as found by discovery. */
+export const DiscoveredStream = Schema.Struct({
+  name: Schema.String,
+  columns: Schema.Array(ColumnWithSamples),
+  supportedSyncModes: Schema.Array(SyncMode),
+  primaryKey: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** The column an incremental sync follows when the connection names none. */
+  defaultCursorField: Schema.optionalKey(Schema.String)
+})
+export type DiscoveredStream = typeof DiscoveredStream.Type
+
+const reservedSuffix = /^[0-9]/
+
+/**
+ * Turns any label into an identifier `[a-z_][a-z0-9_]*`: lower case, every run of other characters
+ * becomes one `_`, leading/trailing `_` trimmed, a leading digit gets a `_` prefix, empty → `column`.
+ * Kept to 128 characters. Used for column, table and namespace names alike.
+ */
+export const sanitizeIdentifier = (label: string, fallback = "column"): string => {
+  const folded = label.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+  let name = folded.replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "")
+  if (name.length === 0) name = fallback
+  if (reservedSuffix.test(name)) name = `_${name}`
+  return name.slice(0, 128)
+}
+
+/**
+ * Sanitises a list of header labels and makes them unique: the second `amount` becomes
+ * `amount_2`, the third `amount_3` (skipping names already taken). Empty labels become
+ * `column_<position>` (1-based).
+ */
+export const uniqueIdentifiers = (labels: ReadonlyArray<string>): Array<string> => {
+  const taken = new Set<string>()
+  return labels.map((label, index) => {
+    const base = label.trim() === "" ? `column_${index + 1}` : sanitizeIdentifier(label, `column_${index + 1}`)
+    let name = base
+    for (let n = 2; taken.has(name); n++) name = `${base}_${n}`
+    taken.add(name)
+    return name
+  })
+}
+
+export const isIdentifier = (name: string): boolean => /^[a-z_][a-z0-9_]*$/.test(name) && name.length <= 128

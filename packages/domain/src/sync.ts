@@ -1,0 +1,44 @@
+import { Schema } from "effect"
+import { ConnectionId, SyncId, TenantId } from "./ids.ts"
+
+export const SyncStatus = Schema.Literals(["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"])
+export type SyncStatus = typeof SyncStatus.Type
+
+export const isActiveSync = (status: SyncStatus): boolean => status === "PENDING" || status === "RUNNING"
+
+export const Sync = Schema.Struct({
+  id: SyncId,
+  tenantId: TenantId,
+  connectionId: ConnectionId,
+  status: SyncStatus,
+  recordsSynced: Schema.NullOr(Schema.Number),
+  bytesSynced: Schema.NullOr(Schema.Number),
+  startedAt: Schema.DateTimeUtc,
+  completedAt: Schema.NullOr(Schema.DateTimeUtc),
+  durationMs: Schema.NullOr(Schema.Number),
+  /** Why the sync failed (FAILED) — shown to users. */
+  error: Schema.NullOr(Schema.String),
+  /** The engine's job id (Airbyte job id, or the local queue's job id). */
+  engineJobId: Schema.NullOr(Schema.String),
+  /** `manual` or `schedule`. */
+  trigger: Schema.Literals(["manual", "schedule"])
+})
+export type Sync = typeof Sync.Type
+
+export const SyncSortField = Schema.Literals(["startedAt", "completedAt", "status"])
+export type SyncSortField = typeof SyncSortField.Type
+
+export interface SyncPageRequest {
+  readonly connectionId: ConnectionId | undefined
+  readonly page: number
+  readonly size: number
+  readonly sort: { readonly field: SyncSortField; readonly direction: "asc" | "desc" }
+}
+
+export interface Page<A> {
+  readonly content: ReadonlyArray<A>
+  readonly totalElements: number
+  readonly totalPages: number
+  readonly number: number
+  readonly size: number
+}
