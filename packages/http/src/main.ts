@@ -1,0 +1,50 @@
+import { Effect, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { SqlClient } from "effect/sql"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { createServer } from "node:http"
+import type { AppConfig } from "@ingest/adapters/config"
+import { AppConfig as AppConfigSchema } from "@ingest/adapters/config"
+import { makeAppLayer, makeBackgroundLayer } from "@ingest/adapters/app/layers"
+import { TokenVerifier } from "./auth.ts"
+import { AppRoutes } from "./server.ts"
+import { Readiness, UploadSettings } from "./settings.ts"
+
+const ReadinessLive = Layer.effect(
+  Readiness,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    return Readiness.of({
+      check: sql`SELECT 1`.pipe(Effect.asVoid, Effect.timeout("2 seconds"), Effect.mapError(() => "database does not answer"))
+    })
+  })
+)
+
+/** The HTTP routes with everything they need, without a listening server (tests serve them too). */
+export const makeHttpLayer = (config: AppConfig) =>
+  AppRoutes.pipe(
+    Layer.provide([
+      TokenVerifier.layer({ ...config.auth, dataDir: config.dataDir }),
+      Layer.succeed(UploadSettings, UploadSettings.of({ maxUploadBytes: config.maxUploadBytes })),
+      ReadinessLive
+    ])
+  )
+
+/** The whole service: HTTP server on the configured port, background workers, one app layer. */
+export const makeServerLayer = (config: AppConfig) => {
+  const app = makeAppLayer(config)
+  const http = HttpRouter.serve(makeHttpLayer(config)).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+  )
+  const background = config.runWorkers ? makeBackgroundLayer(config) : Layer.empty
+  return Layer.mergeAll(http, background).pipe(Layer.provide(app))
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  Effect.gen(function*() {
+    const config = yield* AppConfigSchema
+    yield* Effect.logInfo(`Ingestion Service listening on http://${config.host}:${config.port}/api/v1 (data dir ${config.dataDir})`)
+    return yield* Layer.launch(makeServerLayer(config))
+  }).pipe(NodeRuntime.runMain)
+}

@@ -1,0 +1,81 @@
+import { Effect, Layer, SchemaIssue } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
+import { Api, RequestValidation } from "./api.ts"
+import { AuthenticationLive } from "./auth.ts"
+import { ApiBadRequest, errorBody } from "./errors.ts"
+import { ApiHandlers } from "./handlers.ts"
+import { Readiness } from "./settings.ts"
+
+const pathOf = (url: string) => new URL(url, "http://localhost").pathname
+
+/** Request-decoding failures become the standard 400 body, naming what was wrong. */
+const RequestValidationLive = HttpApiMiddleware.layerSchemaErrorTransform(
+  RequestValidation,
+  Effect.fnUntraced(function*(error) {
+    if (error.kind === "ResponseHeaders") return yield* Effect.fail(error)
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const detail = SchemaIssue.makeFormatterDefault()(error.cause.issue)
+    const where = error.kind === "Headers" && detail.includes("x-tenant-id")
+      ? "X-Tenant-Id header must be a tenant UUID"
+      : `Invalid ${error.kind.toLowerCase()}`
+    return yield* Effect.fail(ApiBadRequest.create(`${where}: ${detail.replace(/\s+/g, " ").trim()}`, pathOf(request.url)))
+  })
+)
+
+/**
+ * Framework answers without a body (415 on a wrong content type, a 500 from a defect, …) get
+ * the standard error body too.
+ */
+const ErrorShape = HttpRouter.middleware((httpEffect) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const response = yield* httpEffect
+    const contentType = response.headers["content-type"]
+    if (response.status >= 400 && (contentType === undefined || contentType.startsWith("text/plain"))) {
+      const message = response.status === 415
+        ? "Unsupported content type"
+        : response.status === 405
+        ? "Method not allowed"
+        : response.status >= 500
+        ? "Internal server error"
+        : "Request rejected"
+      return HttpServerResponse.jsonUnsafe(errorBody(response.status, message, pathOf(request.url)), { status: response.status })
+    }
+    return response
+  }), { global: true })
+
+/** Unknown routes: 404 with the standard body (lowest priority catch-all). */
+const NotFoundRoute = HttpRouter.add("*", "/*", (request) =>
+  Effect.succeed(
+    HttpServerResponse.jsonUnsafe(errorBody(404, `No route for ${request.method} ${pathOf(request.url)}`, pathOf(request.url)), {
+      status: 404
+    })
+  ))
+
+const HealthRoutes = Layer.mergeAll(
+  HttpRouter.add("GET", "/health/live", Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "UP" }))),
+  HttpRouter.add(
+    "GET",
+    "/health/ready",
+    Effect.gen(function*() {
+      const readiness = yield* Readiness
+      return yield* readiness.check.pipe(
+        Effect.as(HttpServerResponse.jsonUnsafe({ status: "UP" })),
+        Effect.catch((reason) => Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "DOWN", reason }, { status: 503 })))
+      )
+    })
+  )
+)
+
+/** Every route of the service; needs the use-case services, TokenVerifier, UploadSettings and Readiness. */
+export const AppRoutes = Layer.mergeAll(
+  HttpApiBuilder.layer(Api, { openapiPath: "/api/v1/openapi.json" }).pipe(
+    Layer.provide(ApiHandlers),
+    Layer.provide([AuthenticationLive, RequestValidationLive])
+  ),
+  HttpApiScalar.layer(Api, { path: "/api/v1/docs" }),
+  HealthRoutes,
+  ErrorShape,
+  NotFoundRoute
+)
