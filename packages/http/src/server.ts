@@ -53,19 +53,21 @@ const NotFoundRoute = HttpRouter.add("*", "/*", (request) =>
     })
   ))
 
-const HealthRoutes = Layer.mergeAll(
-  HttpRouter.add("GET", "/health/live", Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "UP" }))),
-  HttpRouter.add(
-    "GET",
-    "/health/ready",
-    Effect.gen(function*() {
-      const readiness = yield* Readiness
-      return yield* readiness.check.pipe(
-        Effect.as(HttpServerResponse.jsonUnsafe({ status: "UP" })),
-        Effect.catch((reason) => Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "DOWN", reason }, { status: 503 })))
+const HealthRoutes = Layer.unwrap(
+  Effect.gen(function*() {
+    const readiness = yield* Readiness
+    return Layer.mergeAll(
+      HttpRouter.add("GET", "/health/live", Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "UP" }))),
+      HttpRouter.add(
+        "GET",
+        "/health/ready",
+        readiness.check.pipe(
+          Effect.as(HttpServerResponse.jsonUnsafe({ status: "UP" })),
+          Effect.catch((reason) => Effect.succeed(HttpServerResponse.jsonUnsafe({ status: "DOWN", reason }, { status: 503 })))
+        )
       )
-    })
-  )
+    )
+  })
 )
 
 /** Every route of the service; needs the use-case services, TokenVerifier, UploadSettings and Readiness. */

@@ -2,7 +2,7 @@ import type { Effect } from "effect"
 import { Context } from "effect"
 import type { DiscoveredStream } from "../columns.ts"
 import type { Connection } from "../connection.ts"
-import type { EngineUnavailable, EngineUnsupported, Invalid } from "../errors.ts"
+import type { Conflict, EngineUnavailable, EngineUnsupported, Invalid } from "../errors.ts"
 import type { Source } from "../source.ts"
 import type { Sync, SyncStatus } from "../sync.ts"
 
@@ -43,6 +43,6 @@ export class ConnectorEngine extends Context.Service<ConnectorEngine, {
   /** Starts a job for the sync; returns the engine's job id. */
   startJob(sync: Sync, connection: Connection, source: Source): Effect.Effect<string, EngineError>
   jobState(sync: Sync): Effect.Effect<JobState, EngineError>
-  /** Fails with Conflict (via the caller) when the engine says the job is no longer running. */
-  cancelJob(sync: Sync): Effect.Effect<void, EngineError>
+  /** Fails with Conflict when the engine says the job is no longer running. */
+  cancelJob(sync: Sync): Effect.Effect<void, EngineError | Conflict>
 }>()("ingest/ConnectorEngine") {}

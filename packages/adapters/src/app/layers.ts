@@ -1,0 +1,137 @@
+import type { ConfigError } from "effect/Config"
+import { Duration, Effect, Layer, Schedule } from "effect"
+import type { SqlClient } from "effect/sql"
+import { FetchHttpClient } from "effect/http"
+import {
+  ConnectionService,
+  ConnectorEngine,
+  FileImportService,
+  FileStorage,
+  FormatReader,
+  type InfrastructureError,
+  JobHandlers,
+  JobQueue,
+  SourceService,
+  SyncRepo,
+  SyncService,
+  ConnectionRepo,
+  TableWriter
+} from "@ingest/domain"
+import * as path from "node:path"
+import { AirbyteEngineLive, AirbyteTenantStateSql } from "../airbyte/index.ts"
+import type { AppConfig } from "../config.ts"
+import { storageUrlOf, warehouseUrlOf } from "../config.ts"
+import { ensureSyncStateTable, makeLocalEngine, makeSqlSyncStateStore } from "../engine/index.ts"
+import { formatReaderLayer } from "../formats/index.ts"
+import { icebergTableWriterLayer, sqlCatalogLayer } from "../iceberg/index.ts"
+import { makeSqlLive } from "../sql/client.ts"
+import { JobQueueSql } from "../sql/job-queue.ts"
+import { defaultWorkerOwner, runWorker } from "../sql/job-worker.ts"
+import { SqlRepositories } from "../sql/repositories.ts"
+import { secretCipherLayer } from "../sql/secrets.ts"
+import { makeObjectStore } from "../storage/index.ts"
+import { runLocalSyncJob } from "./sync-job.ts"
+
+// The one place where configuration becomes layers. Both drivers (HTTP server, CLI) build their
+// application from here, so they run the same adapters with the same settings.
+
+const tempDirOf = (config: AppConfig) => path.join(config.dataDir, "tmp")
+
+const sqlLayer = (config: AppConfig) =>
+  makeSqlLive({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: config.databaseMaxConnections })
+
+const warehouseOf = (config: AppConfig) => makeObjectStore(warehouseUrlOf(config), { tempDir: tempDirOf(config) })
+
+const catalogLayer = (config: AppConfig) => {
+  if (config.catalog === "sql") return sqlCatalogLayer({ catalogName: config.catalogName, warehouse: warehouseOf(config) })
+  return Layer.effectDiscard(
+    Effect.die(new Error(`INGEST_CATALOG=${config.catalog} is not supported; use "sql"`))
+  ) as unknown as ReturnType<typeof sqlCatalogLayer>
+}
+
+const engineLayer = (
+  config: AppConfig
+): Layer.Layer<ConnectorEngine, ConfigError | InfrastructureError, SqlClient.SqlClient | FormatReader | JobQueue> =>
+  config.engine === "airbyte"
+    ? AirbyteEngineLive.pipe(Layer.provide([FetchHttpClient.layer, AirbyteTenantStateSql]))
+    : Layer.effect(
+      ConnectorEngine,
+      Effect.gen(function*() {
+        const queue = yield* JobQueue
+        const formatReader = yield* FormatReader
+        return makeLocalEngine({
+          formatReader,
+          // A local sync runs on the durable queue; its job id is the queue's.
+          enqueue: (sync) => queue.enqueue("sync", sync.tenantId, sync.id),
+          // The running job watches the sync's status and stops when it is CANCELLED.
+          cancel: () => Effect.void
+        })
+      })
+    )
+
+/**
+ * Everything the use cases need, from configuration: database (external or embedded, migrated),
+ * repositories, queue, file storage, format readers, Iceberg writer + catalog, connector engine,
+ * and the use-case services themselves.
+ */
+export const makeAppLayer = (config: AppConfig) => {
+  const infrastructure = Layer.mergeAll(
+    SqlRepositories.pipe(Layer.provide(secretCipherLayer({ dataDir: config.dataDir }))),
+    JobQueueSql,
+    icebergTableWriterLayer({ warehouse: warehouseOf(config) }).pipe(
+      Layer.provide(catalogLayer(config))
+    ),
+    Layer.succeed(FileStorage, makeObjectStore(storageUrlOf(config), { tempDir: tempDirOf(config) })),
+    formatReaderLayer()
+  )
+  const withEngine = Layer.provideMerge(engineLayer(config), infrastructure)
+  const sources = Layer.provideMerge(SourceService.layer, withEngine)
+  const connections = Layer.provideMerge(ConnectionService.layer, sources)
+  const services = Layer.mergeAll(SyncService.layer, FileImportService.layer).pipe(Layer.provideMerge(connections))
+  return services.pipe(Layer.provideMerge(sqlLayer(config)))
+}
+
+/** Runs imports and local syncs claimed from the durable queue. */
+const JobHandlersLive = Layer.effect(
+  JobHandlers,
+  Effect.gen(function*() {
+    const files = yield* FileImportService
+    yield* ensureSyncStateTable.pipe(Effect.orDie)
+    const state = yield* makeSqlSyncStateStore
+    // What a local sync job needs, captured once so each job runs with the same services.
+    const context = yield* Effect.context<
+      SyncRepo | SyncService | SourceService | ConnectionRepo | TableWriter | FormatReader
+    >()
+    return JobHandlers.of({
+      run: (job) =>
+        (job.kind === "import" ? files.runImport(job) : runLocalSyncJob(job, state)).pipe(
+          Effect.provide(context),
+          Effect.catchCause((cause) => Effect.logError(`Job ${job.id} (${job.kind} ${job.refId}) failed`, cause))
+        )
+    })
+  })
+)
+
+const everyWhile = <A, E, R>(name: string, interval: Duration.Input, effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.catchCause((cause) => Effect.logWarning(`${name} failed; trying again`, cause)),
+    Effect.repeat(Schedule.spaced(interval)),
+    Effect.forkScoped
+  )
+
+/**
+ * Background work of a process: the queue worker (imports, local syncs), the cron scheduler
+ * (exactly one start per due time across processes), and the follower of engine jobs.
+ */
+export const makeBackgroundLayer = (config: AppConfig) =>
+  Layer.effectDiscard(
+    Effect.gen(function*() {
+      const syncs = yield* SyncService
+      yield* runWorker({ owner: defaultWorkerOwner(), concurrency: config.workerConcurrency }).pipe(
+        Effect.provide(JobHandlersLive),
+        Effect.forkScoped
+      )
+      yield* everyWhile("Scheduler", "10 seconds", syncs.runDue())
+      if (config.engine === "airbyte") yield* everyWhile("Sync status refresh", "15 seconds", syncs.refreshActive())
+    })
+  )

@@ -1,0 +1,148 @@
+import type { Effect, Option } from "effect"
+import { Context, Schema } from "effect"
+import type { InfrastructureError } from "../errors.ts"
+import type { TableIdent } from "./table-writer.ts"
+
+// Iceberg v2 table metadata, in its own JSON shape (kebab-case keys) so catalogs can persist and
+// exchange it without a translation layer. 63-bit values (snapshot ids, sequence numbers,
+// timestamps) are bigint: JSON numbers of that size do not survive a plain JSON.parse.
+
+export type IcebergPrimitiveType = string
+
+export interface IcebergField {
+  readonly id: number
+  readonly name: string
+  readonly required: boolean
+  /** A primitive type string (`long`, `decimal(38,2)`, …) or a nested type object, kept as read. */
+  readonly type: IcebergPrimitiveType | { readonly type: string; readonly [key: string]: unknown }
+  readonly doc?: string
+}
+
+export interface IcebergSchema {
+  readonly type: "struct"
+  readonly "schema-id": number
+  readonly "identifier-field-ids"?: ReadonlyArray<number>
+  readonly fields: ReadonlyArray<IcebergField>
+}
+
+export interface IcebergSnapshot {
+  readonly "snapshot-id": bigint
+  readonly "parent-snapshot-id"?: bigint
+  readonly "sequence-number": bigint
+  readonly "timestamp-ms": bigint
+  readonly "manifest-list": string
+  readonly summary: { readonly operation: string; readonly [key: string]: string }
+  readonly "schema-id"?: number
+}
+
+export interface IcebergSnapshotRef {
+  readonly "snapshot-id": bigint
+  readonly type: "branch" | "tag"
+}
+
+export interface TableMetadata {
+  readonly "format-version": 2
+  readonly "table-uuid": string
+  readonly location: string
+  readonly "last-sequence-number": bigint
+  readonly "last-updated-ms": bigint
+  readonly "last-column-id": number
+  readonly schemas: ReadonlyArray<IcebergSchema>
+  readonly "current-schema-id": number
+  readonly "partition-specs": ReadonlyArray<{ readonly "spec-id": number; readonly fields: ReadonlyArray<unknown> }>
+  readonly "default-spec-id": number
+  readonly "last-partition-id": number
+  readonly "sort-orders": ReadonlyArray<{ readonly "order-id": number; readonly fields: ReadonlyArray<unknown> }>
+  readonly "default-sort-order-id": number
+  readonly properties: { readonly [key: string]: string }
+  readonly "current-snapshot-id"?: bigint
+  readonly snapshots: ReadonlyArray<IcebergSnapshot>
+  readonly "snapshot-log": ReadonlyArray<{ readonly "timestamp-ms": bigint; readonly "snapshot-id": bigint }>
+  readonly "metadata-log": ReadonlyArray<{ readonly "timestamp-ms": bigint; readonly "metadata-file": string }>
+  readonly refs: { readonly [name: string]: IcebergSnapshotRef }
+  readonly [key: string]: unknown
+}
+
+export interface LoadedTable {
+  readonly ident: TableIdent
+  /** Absolute URI of the current metadata JSON. */
+  readonly metadataLocation: string
+  readonly metadata: TableMetadata
+}
+
+/** Changes of one commit, as in the Iceberg REST protocol (a subset). */
+export type TableUpdate =
+  | { readonly action: "add-schema"; readonly schema: IcebergSchema; readonly "last-column-id": number }
+  /** `schema-id: -1` means the schema added by this commit. */
+  | { readonly action: "set-current-schema"; readonly "schema-id": number }
+  | { readonly action: "add-snapshot"; readonly snapshot: IcebergSnapshot }
+  | {
+    readonly action: "set-snapshot-ref"
+    readonly "ref-name": string
+    readonly type: "branch"
+    readonly "snapshot-id": bigint
+  }
+  | { readonly action: "set-properties"; readonly updates: { readonly [key: string]: string } }
+
+/** Conditions the table must meet for a commit to apply (optimistic concurrency). */
+export type TableRequirement =
+  | { readonly type: "assert-table-uuid"; readonly uuid: string }
+  /** `snapshot-id: null`: the ref must not exist yet. */
+  | { readonly type: "assert-ref-snapshot-id"; readonly ref: string; readonly "snapshot-id": bigint | null }
+  | { readonly type: "assert-current-schema-id"; readonly "current-schema-id": number }
+  | { readonly type: "assert-last-assigned-field-id"; readonly "last-assigned-field-id": number }
+
+export interface CreateTableRequest {
+  readonly schema: IcebergSchema
+  /** Absolute URI; the catalog picks one when absent. */
+  readonly location?: string | undefined
+  readonly properties?: { readonly [key: string]: string } | undefined
+}
+
+/** Another writer changed the table first: reload, rebuild, retry. */
+export class CommitConflict extends Schema.TaggedError<CommitConflict>()("CommitConflict", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return this.reason
+  }
+}
+
+/** The catalog could not say whether the commit applied: reload and look for the snapshot. */
+export class CommitStateUnknown extends Schema.TaggedError<CommitStateUnknown>()("CommitStateUnknown", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return this.reason
+  }
+}
+
+export class TableAlreadyExists extends Schema.TaggedError<TableAlreadyExists>()("TableAlreadyExists", {
+  table: Schema.String
+}) {
+  override get message() {
+    return `table ${this.table} already exists`
+  }
+}
+
+/**
+ * An Iceberg catalog: namespaces, tables and the atomic metadata pointer swap. Implemented over
+ * the service database (JDBC/pyiceberg SQL catalog layout) or an Iceberg REST catalog.
+ */
+export class TableCatalog extends Context.Service<TableCatalog, {
+  readonly name: string
+  /** Creates the namespace with its parents; an existing one is fine. */
+  createNamespace(namespace: ReadonlyArray<string>): Effect.Effect<void, InfrastructureError>
+  namespaceExists(namespace: ReadonlyArray<string>): Effect.Effect<boolean, InfrastructureError>
+  listTables(namespace: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<TableIdent>, InfrastructureError>
+  loadTable(table: TableIdent): Effect.Effect<Option.Option<LoadedTable>, InfrastructureError>
+  createTable(table: TableIdent, request: CreateTableRequest): Effect.Effect<LoadedTable, TableAlreadyExists | InfrastructureError>
+  /** Applies the updates when every requirement holds against the current metadata, atomically. */
+  commit(
+    table: TableIdent,
+    requirements: ReadonlyArray<TableRequirement>,
+    updates: ReadonlyArray<TableUpdate>
+  ): Effect.Effect<LoadedTable, CommitConflict | CommitStateUnknown | InfrastructureError>
+  /** Removes the catalog entry (data and metadata files stay). False when there was none. */
+  dropTable(table: TableIdent): Effect.Effect<boolean, InfrastructureError>
+}>()("ingest/TableCatalog") {}
