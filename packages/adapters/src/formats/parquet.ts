@@ -1,0 +1,788 @@
+import { createRequire } from "node:module"
+import { open, stat, type FileHandle } from "node:fs/promises"
+import * as arrow from "apache-arrow"
+import type * as ParquetWasm from "parquet-wasm"
+import type { ColumnType } from "@ingest/domain"
+import { type DeclaredType, type RawReader, RawReadError } from "./raw.ts"
+
+/**
+ * Parquet reader on parquet-wasm (arrow-rs) + apache-arrow, one row group at a time.
+ *
+ * The footer is parsed here (Thrift compact protocol) so that sizes can be checked before any
+ * decoding, and each row group is handed to parquet-wasm's synchronous reader as a small
+ * stand-alone Parquet file: the row group's column chunks plus a rewritten footer that lists only
+ * them. Memory therefore stays bounded by one row group, and decoding errors surface as ordinary
+ * exceptions (parquet-wasm's async reader turns them into uncatchable WebAssembly traps).
+ *
+ * Values handed out: int8–int32/uint8–uint32 → number, int64 → bigint, uint64 → decimal text
+ * (declared DECIMAL(20,0)), floats → number, decimal → plain decimal text, date → days since epoch
+ * (number), timestamp → bigint microseconds since epoch (UTC for zoned ones; INT96 and
+ * nanosecond values are truncated to microseconds), time → "HH:MM:SS[.ffffff]", string → string,
+ * binary → Uint8Array, bool → boolean, list/struct/map → JSON text.
+ */
+
+export const parquetLimits = {
+  maxFooterBytes: 64 * 1024 * 1024,
+  /** Largest row group, by the uncompressed size its column chunks declare. */
+  maxRowGroupBytes: 1024 * 1024 * 1024,
+  maxThriftDepth: 64
+}
+
+const corrupt = (why: string) => new RawReadError("corrupt", `The Parquet file is corrupt: ${why}.`)
+const encrypted = () =>
+  new RawReadError("unsupported", "The Parquet file is encrypted (Parquet modular encryption); encrypted Parquet files are not supported.")
+
+// ---------------------------------------------------------------------------------------------
+// Thrift compact protocol, generic: enough to read a footer, edit a few fields and write it back.
+
+const T = { TRUE: 1, FALSE: 2, BYTE: 3, I16: 4, I32: 5, I64: 6, DOUBLE: 7, BINARY: 8, LIST: 9, SET: 10, MAP: 11, STRUCT: 12, UUID: 13 } as const
+
+type ThriftValue = boolean | number | bigint | Uint8Array | ThriftList | ThriftMap | ThriftStruct
+interface ThriftField {
+  readonly id: number
+  readonly type: number
+  value: ThriftValue
+}
+type ThriftStruct = Array<ThriftField>
+interface ThriftList {
+  readonly kind: "list"
+  readonly elementType: number
+  readonly setType: boolean
+  readonly items: Array<ThriftValue>
+}
+interface ThriftMap {
+  readonly kind: "map"
+  readonly keyType: number
+  readonly valueType: number
+  readonly entries: Array<[ThriftValue, ThriftValue]>
+}
+
+class ThriftReader {
+  pos = 0
+  private depth = 0
+  private readonly buf: Uint8Array
+  constructor(buf: Uint8Array) {
+    this.buf = buf
+  }
+
+  private byte(): number {
+    if (this.pos >= this.buf.length) throw corrupt("the footer ends unexpectedly")
+    return this.buf[this.pos++]!
+  }
+
+  private varint(): bigint {
+    let result = 0n
+    let shift = 0n
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte()
+      result |= BigInt(b & 0x7f) << shift
+      if ((b & 0x80) === 0) return result
+      shift += 7n
+    }
+    throw corrupt("a footer integer is too long")
+  }
+
+  private zigzag(): bigint {
+    const n = this.varint()
+    return (n >> 1n) ^ -(n & 1n)
+  }
+
+  private smallInt(): number {
+    const value = this.zigzag()
+    if (value < -2147483648n || value > 2147483647n) throw corrupt("a footer integer is out of range")
+    return Number(value)
+  }
+
+  private count(): number {
+    const n = this.varint()
+    if (n > BigInt(this.buf.length - this.pos)) throw corrupt("a footer list claims more items than there are bytes")
+    return Number(n)
+  }
+
+  private value(type: number, inList: boolean): ThriftValue {
+    switch (type) {
+      case T.TRUE:
+      case T.FALSE:
+        return inList ? this.byte() === T.TRUE : type === T.TRUE
+      case T.BYTE:
+        return this.byte()
+      case T.I16:
+      case T.I32:
+        return this.smallInt()
+      case T.I64:
+        return this.zigzag()
+      case T.DOUBLE: {
+        if (this.pos + 8 > this.buf.length) throw corrupt("the footer ends unexpectedly")
+        const value = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getFloat64(0, true)
+        this.pos += 8
+        return value
+      }
+      case T.BINARY: {
+        const length = this.count()
+        const value = this.buf.subarray(this.pos, this.pos + length)
+        this.pos += length
+        return value
+      }
+      case T.UUID: {
+        if (this.pos + 16 > this.buf.length) throw corrupt("the footer ends unexpectedly")
+        const value = this.buf.subarray(this.pos, this.pos + 16)
+        this.pos += 16
+        return value
+      }
+      case T.LIST:
+      case T.SET: {
+        const header = this.byte()
+        const size = header >> 4 === 15 ? this.count() : header >> 4
+        const elementType = header & 0x0f
+        const items: Array<ThriftValue> = []
+        this.nest(() => {
+          for (let i = 0; i < size; i++) items.push(this.value(elementType, true))
+        })
+        return { kind: "list", elementType, setType: type === T.SET, items }
+      }
+      case T.MAP: {
+        const size = this.count()
+        const types = size > 0 ? this.byte() : 0
+        const entries: Array<[ThriftValue, ThriftValue]> = []
+        this.nest(() => {
+          for (let i = 0; i < size; i++) entries.push([this.value(types >> 4, true), this.value(types & 0x0f, true)])
+        })
+        return { kind: "map", keyType: types >> 4, valueType: types & 0x0f, entries }
+      }
+      case T.STRUCT:
+        return this.nest(() => this.struct())
+      default:
+        throw corrupt(`the footer holds an unknown Thrift type ${type}`)
+    }
+  }
+
+  private nest<A>(body: () => A): A {
+    if (++this.depth > parquetLimits.maxThriftDepth) throw corrupt("the footer is nested too deeply")
+    try {
+      return body()
+    } finally {
+      this.depth--
+    }
+  }
+
+  struct(): ThriftStruct {
+    const fields: ThriftStruct = []
+    let lastId = 0
+    for (;;) {
+      const header = this.byte()
+      if (header === 0) return fields
+      const delta = header >> 4
+      const type = header & 0x0f
+      const id = delta === 0 ? this.smallInt() : lastId + delta
+      lastId = id
+      fields.push({ id, type, value: this.value(type, false) })
+    }
+  }
+}
+
+class ThriftWriter {
+  private chunks: Array<number> = []
+  private bytes: Array<Uint8Array> = []
+
+  private flush(): void {
+    if (this.chunks.length > 0) {
+      this.bytes.push(Uint8Array.from(this.chunks))
+      this.chunks = []
+    }
+  }
+
+  private varint(n: bigint): void {
+    let v = n
+    while (v >= 0x80n) {
+      this.chunks.push(Number(v & 0x7fn) | 0x80)
+      v >>= 7n
+    }
+    this.chunks.push(Number(v))
+  }
+
+  private zigzag(n: bigint): void {
+    this.varint(n >= 0n ? n << 1n : ((-n) << 1n) - 1n)
+  }
+
+  private value(type: number, value: ThriftValue, inList: boolean): void {
+    switch (type) {
+      case T.TRUE:
+      case T.FALSE:
+        if (inList) this.chunks.push(value ? T.TRUE : T.FALSE)
+        return
+      case T.BYTE:
+        this.chunks.push((value as number) & 0xff)
+        return
+      case T.I16:
+      case T.I32:
+        this.zigzag(BigInt(value as number))
+        return
+      case T.I64:
+        this.zigzag(value as bigint)
+        return
+      case T.DOUBLE: {
+        const b = new Uint8Array(8)
+        new DataView(b.buffer).setFloat64(0, value as number, true)
+        this.chunks.push(...b)
+        return
+      }
+      case T.BINARY: {
+        const b = value as Uint8Array
+        this.varint(BigInt(b.length))
+        this.flush()
+        this.bytes.push(b)
+        return
+      }
+      case T.UUID:
+        this.flush()
+        this.bytes.push(value as Uint8Array)
+        return
+      case T.LIST:
+      case T.SET: {
+        const list = value as ThriftList
+        if (list.items.length < 15) this.chunks.push((list.items.length << 4) | list.elementType)
+        else {
+          this.chunks.push(0xf0 | list.elementType)
+          this.varint(BigInt(list.items.length))
+        }
+        for (const item of list.items) this.value(list.elementType, item, true)
+        return
+      }
+      case T.MAP: {
+        const map = value as ThriftMap
+        this.varint(BigInt(map.entries.length))
+        if (map.entries.length > 0) this.chunks.push((map.keyType << 4) | map.valueType)
+        for (const [k, v] of map.entries) {
+          this.value(map.keyType, k, true)
+          this.value(map.valueType, v, true)
+        }
+        return
+      }
+      case T.STRUCT:
+        this.struct(value as ThriftStruct)
+        return
+    }
+  }
+
+  struct(fields: ThriftStruct): void {
+    let lastId = 0
+    for (const field of [...fields].sort((a, b) => a.id - b.id)) {
+      const type = field.type === T.TRUE || field.type === T.FALSE ? (field.value ? T.TRUE : T.FALSE) : field.type
+      const delta = field.id - lastId
+      if (delta > 0 && delta <= 15) this.chunks.push((delta << 4) | type)
+      else {
+        this.chunks.push(type)
+        this.zigzag(BigInt(field.id))
+      }
+      lastId = field.id
+      this.value(type, field.value, false)
+    }
+    this.chunks.push(0)
+  }
+
+  finish(): Uint8Array {
+    this.flush()
+    const total = this.bytes.reduce((n, b) => n + b.length, 0)
+    const out = new Uint8Array(total)
+    let at = 0
+    for (const b of this.bytes) {
+      out.set(b, at)
+      at += b.length
+    }
+    return out
+  }
+}
+
+const field = (struct: ThriftStruct, id: number): ThriftField | undefined => struct.find((f) => f.id === id)
+const without = (struct: ThriftStruct, ...ids: Array<number>): ThriftStruct => struct.filter((f) => !ids.includes(f.id))
+const i64Of = (struct: ThriftStruct, id: number): bigint | undefined => {
+  const value = field(struct, id)?.value
+  return typeof value === "bigint" ? value : typeof value === "number" ? BigInt(value) : undefined
+}
+const listOf = (struct: ThriftStruct, id: number): Array<ThriftValue> | undefined => {
+  const value = field(struct, id)?.value
+  return value !== undefined && typeof value === "object" && "kind" in value && value.kind === "list" ? value.items : undefined
+}
+const i64Field = (id: number, value: bigint): ThriftField => ({ id, type: T.I64, value })
+const structList = (id: number, items: Array<ThriftStruct>): ThriftField => ({
+  id,
+  type: T.LIST,
+  value: { kind: "list", elementType: T.STRUCT, setType: false, items }
+})
+
+// ---------------------------------------------------------------------------------------------
+// Footer and row-group extraction
+
+// Field ids from parquet.thrift.
+const FileMetaData = { schema: 2, numRows: 3, rowGroups: 4, encryptionAlgorithm: 8 }
+const RowGroup = { columns: 1, totalByteSize: 2, numRows: 3, fileOffset: 5, totalCompressedSize: 6 }
+const ColumnChunk = { filePath: 1, fileOffset: 2, metaData: 3, offsetIndex: [4, 5], columnIndex: [6, 7], crypto: 8, encryptedMeta: 9 }
+const ColumnMetaData = { uncompressed: 6, compressed: 7, dataPage: 9, indexPage: 10, dictionaryPage: 11, bloomFilter: [14, 15] }
+
+interface ChunkRange {
+  readonly start: number
+  readonly length: number
+}
+
+interface RowGroupPlan {
+  readonly index: number
+  readonly numRows: number
+  readonly uncompressedBytes: number
+  readonly source: ThriftStruct
+  readonly chunks: ReadonlyArray<ChunkRange>
+}
+
+interface Footer {
+  readonly metadata: ThriftStruct
+  readonly rowGroups: ReadonlyArray<RowGroupPlan>
+  readonly dataEnd: number
+}
+
+const MAGIC = "PAR1"
+
+const readAt = async (handle: FileHandle, position: number, length: number): Promise<Buffer> => {
+  const buf = Buffer.alloc(length)
+  const { bytesRead } = await handle.read(buf, 0, length, position)
+  if (bytesRead !== length) throw corrupt("the file is shorter than its footer says")
+  return buf
+}
+
+const toSafeNumber = (value: bigint | undefined, what: string): number => {
+  if (value === undefined || value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(`${what} is missing or invalid`)
+  return Number(value)
+}
+
+const planRowGroup = (source: ThriftStruct, index: number, dataEnd: number): RowGroupPlan => {
+  const numRows = toSafeNumber(i64Of(source, RowGroup.numRows), `row group ${index}'s row count`)
+  const chunks: Array<ChunkRange> = []
+  let uncompressedBytes = 0
+  for (const item of listOf(source, RowGroup.columns) ?? []) {
+    const chunk = item as ThriftStruct
+    if (field(chunk, ColumnChunk.crypto) || field(chunk, ColumnChunk.encryptedMeta)) throw encrypted()
+    if (field(chunk, ColumnChunk.filePath)) {
+      throw new RawReadError("unsupported", "The Parquet file keeps column data in other files (file_path); only self-contained files are supported.")
+    }
+    const meta = field(chunk, ColumnChunk.metaData)?.value as ThriftStruct | undefined
+    if (meta === undefined) throw corrupt(`a column chunk of row group ${index} has no metadata`)
+    const dataPage = toSafeNumber(i64Of(meta, ColumnMetaData.dataPage), "a data page offset")
+    const dictionaryPage = i64Of(meta, ColumnMetaData.dictionaryPage)
+    // Same start rule as arrow-rs: the dictionary page when there is one, else the first data page.
+    const start = dictionaryPage !== undefined && dictionaryPage > 0n ? toSafeNumber(dictionaryPage, "a dictionary page offset") : dataPage
+    const length = toSafeNumber(i64Of(meta, ColumnMetaData.compressed), "a column chunk size")
+    if (start < 4 || start + length > dataEnd) throw corrupt(`a column chunk of row group ${index} lies outside the data area`)
+    uncompressedBytes += toSafeNumber(i64Of(meta, ColumnMetaData.uncompressed), "a column chunk's uncompressed size")
+    chunks.push({ start, length })
+  }
+  return { index, numRows, uncompressedBytes, source, chunks }
+}
+
+const readFooter = async (handle: FileHandle, size: number): Promise<Footer> => {
+  if (size < 12) throw new RawReadError("unsupported", "The file is not a Parquet file (too short).")
+  const head = (await readAt(handle, 0, 4)).toString("latin1")
+  const tail = await readAt(handle, size - 8, 8)
+  const tailMagic = tail.toString("latin1", 4)
+  if (head === "PARE" || tailMagic === "PARE") throw encrypted()
+  if (head !== MAGIC || tailMagic !== MAGIC) throw new RawReadError("unsupported", "The file is not a Parquet file (missing the PAR1 magic).")
+  const footerLength = tail.readUInt32LE(0)
+  if (footerLength > size - 12) throw corrupt(`the footer claims ${footerLength} bytes but the file has only ${size - 12}`)
+  if (footerLength > parquetLimits.maxFooterBytes) {
+    throw new RawReadError("too-large", `The Parquet footer is ${footerLength} bytes; the limit is ${parquetLimits.maxFooterBytes}.`)
+  }
+  const dataEnd = size - 8 - footerLength
+  const metadata = new ThriftReader(await readAt(handle, dataEnd, footerLength)).struct()
+  if (field(metadata, FileMetaData.encryptionAlgorithm)) throw encrypted()
+  if (listOf(metadata, FileMetaData.schema) === undefined) throw corrupt("the footer has no schema")
+  const rowGroups = (listOf(metadata, FileMetaData.rowGroups) ?? []).map((rg, i) => planRowGroup(rg as ThriftStruct, i, dataEnd))
+  return { metadata, rowGroups, dataEnd }
+}
+
+/** A Parquet file holding only `plan`'s column chunks (or no row group), with offsets rewritten. */
+const standaloneFile = (
+  footer: Footer,
+  plan: RowGroupPlan | undefined,
+  chunkBytes: ReadonlyArray<Uint8Array>
+): Uint8Array => {
+  let position = 4
+  const rowGroups: Array<ThriftStruct> = []
+  if (plan !== undefined) {
+    const columns = (listOf(plan.source, RowGroup.columns) ?? []).map((item, i) => {
+      const chunk = item as ThriftStruct
+      const range = plan.chunks[i]!
+      const shift = (offset: bigint | undefined) => (offset === undefined ? undefined : offset - BigInt(range.start) + BigInt(position))
+      const meta = field(chunk, ColumnChunk.metaData)!.value as ThriftStruct
+      const length = chunkBytes[i]!.length
+      const newMeta: ThriftStruct = without(
+        meta,
+        ColumnMetaData.compressed,
+        ColumnMetaData.dataPage,
+        ColumnMetaData.indexPage,
+        ColumnMetaData.dictionaryPage,
+        ...ColumnMetaData.bloomFilter
+      )
+      newMeta.push(i64Field(ColumnMetaData.compressed, BigInt(length)))
+      newMeta.push(i64Field(ColumnMetaData.dataPage, shift(i64Of(meta, ColumnMetaData.dataPage))!))
+      const dictionary = i64Of(meta, ColumnMetaData.dictionaryPage)
+      if (dictionary !== undefined && dictionary > 0n) newMeta.push(i64Field(ColumnMetaData.dictionaryPage, shift(dictionary)!))
+      const newChunk: ThriftStruct = without(chunk, ColumnChunk.fileOffset, ColumnChunk.metaData, ...ColumnChunk.offsetIndex, ...ColumnChunk.columnIndex)
+      newChunk.push(i64Field(ColumnChunk.fileOffset, BigInt(position)))
+      newChunk.push({ id: ColumnChunk.metaData, type: T.STRUCT, value: newMeta })
+      position += length
+      return newChunk
+    })
+    const group: ThriftStruct = without(plan.source, RowGroup.columns, RowGroup.fileOffset)
+    group.push(structList(RowGroup.columns, columns))
+    if (columns.length > 0) group.push(i64Field(RowGroup.fileOffset, 4n))
+    rowGroups.push(group)
+  }
+  const metadata: ThriftStruct = without(footer.metadata, FileMetaData.numRows, FileMetaData.rowGroups)
+  metadata.push(i64Field(FileMetaData.numRows, BigInt(plan?.numRows ?? 0)))
+  metadata.push(structList(FileMetaData.rowGroups, rowGroups))
+  const writer = new ThriftWriter()
+  writer.struct(metadata)
+  const footerBytes = writer.finish()
+  const out = new Uint8Array(position + footerBytes.length + 8)
+  const magic = new TextEncoder().encode(MAGIC)
+  out.set(magic, 0)
+  let at = 4
+  for (const bytes of chunkBytes) {
+    out.set(bytes, at)
+    at += bytes.length
+  }
+  out.set(footerBytes, at)
+  new DataView(out.buffer).setUint32(at + footerBytes.length, footerBytes.length, true)
+  out.set(magic, at + footerBytes.length + 4)
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// parquet-wasm instance management
+
+const requireFromHere = createRequire(import.meta.url)
+let wasmModule: typeof ParquetWasm | undefined
+
+/**
+ * The node build of parquet-wasm instantiates its WebAssembly module when required. A trap leaves
+ * that instance in an unknown state and its linear memory never shrinks, so after a trap or a
+ * very large row group the module is dropped from the require cache and loaded afresh.
+ */
+const parquetWasm = (): typeof ParquetWasm => (wasmModule ??= requireFromHere("parquet-wasm") as typeof ParquetWasm)
+
+const discardWasmInstance = (): void => {
+  const resolved = requireFromHere.resolve("parquet-wasm")
+  delete requireFromHere.cache[resolved]
+  wasmModule = undefined
+}
+
+const decodeStandalone = (bytes: Uint8Array, what: string): arrow.Table => {
+  let ipc: Uint8Array
+  try {
+    ipc = parquetWasm().readParquet(bytes).intoIPCStream()
+  } catch (error) {
+    // A WebAssembly trap (RuntimeError) rather than a Parquet error: the instance is suspect.
+    const trapped = error instanceof Error && error.name === "RuntimeError"
+    if (trapped) discardWasmInstance()
+    const message = trapped
+      ? "the decoder failed internally, e.g. out of memory"
+      : error instanceof Error
+        ? error.message
+        : String(error)
+    if (/Parquet file has an encrypted footer|encrypt/i.test(message)) throw encrypted()
+    throw corrupt(`${what} cannot be decoded (${message.replace(/^Error: /, "")})`)
+  }
+  return arrow.tableFromIPC(ipc)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrow → declared types and JS values
+
+type Convert = (value: unknown) => unknown
+
+const pad = (n: number | bigint, width = 2) => String(n).padStart(width, "0")
+
+const floorDiv = (v: bigint, d: bigint) => v / d - (v % d < 0n ? 1n : 0n)
+
+const timeText = (micros: bigint): string => {
+  const seconds = micros / 1_000_000n
+  const fraction = micros % 1_000_000n
+  const clock = `${pad(seconds / 3600n)}:${pad((seconds / 60n) % 60n)}:${pad(seconds % 60n)}`
+  return fraction === 0n ? clock : `${clock}.${pad(fraction, 6)}`
+}
+
+export const decimalText = (unscaled: bigint, scale: number): string => {
+  const negative = unscaled < 0n
+  let digits = (negative ? -unscaled : unscaled).toString()
+  if (scale > 0) {
+    digits = digits.padStart(scale + 1, "0")
+    digits = `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`
+  } else if (scale < 0) {
+    digits = digits + "0".repeat(-scale)
+  }
+  return negative ? `-${digits}` : digits
+}
+
+/** Arrow JS hands decimals out as a BigNum view; its toString is the unscaled integer. */
+const unscaledOf = (value: unknown): bigint => BigInt(String(value))
+
+const bigOf = (value: unknown): bigint => (typeof value === "bigint" ? value : BigInt(Math.trunc(Number(value))))
+
+const microsOf = (unit: arrow.TimeUnit, value: bigint): bigint => {
+  switch (unit) {
+    case arrow.TimeUnit.SECOND:
+      return value * 1_000_000n
+    case arrow.TimeUnit.MILLISECOND:
+      return value * 1000n
+    case arrow.TimeUnit.MICROSECOND:
+      return value
+    default:
+      return floorDiv(value, 1000n)
+  }
+}
+
+const declaredOf = (type: arrow.DataType, nullable: boolean): DeclaredType => {
+  const make = (t: ColumnType, extra: { precision?: number; scale?: number } = {}): DeclaredType => ({ type: t, nullable, ...extra })
+  if (arrow.DataType.isDictionary(type)) return declaredOf(type.dictionary, nullable)
+  if (arrow.DataType.isInt(type)) return type.bitWidth === 64 && !type.isSigned ? make("DECIMAL", { precision: 20, scale: 0 }) : make("INTEGER")
+  if (arrow.DataType.isFloat(type)) return make("DOUBLE")
+  if (arrow.DataType.isDecimal(type)) return make("DECIMAL", { precision: type.precision, scale: type.scale })
+  if (arrow.DataType.isDate(type)) return make("DATE")
+  if (arrow.DataType.isTimestamp(type)) return make(type.timezone ? "TIMESTAMP_TZ" : "TIMESTAMP")
+  if (arrow.DataType.isBool(type)) return make("BOOLEAN")
+  if (arrow.DataType.isBinary(type) || arrow.DataType.isLargeBinary(type) || arrow.DataType.isFixedSizeBinary(type)) return make("BINARY")
+  return make("STRING")
+}
+
+/** How a value of `type` appears inside JSON text (nested columns). */
+const jsonValueOf = (type: arrow.DataType): Convert => {
+  if (arrow.DataType.isDictionary(type)) return jsonValueOf(type.dictionary)
+  if (arrow.DataType.isDecimal(type)) {
+    const scale = type.scale
+    return (v) => (v == null ? null : decimalText(unscaledOf(v), scale))
+  }
+  if (arrow.DataType.isTimestamp(type)) return (v) => (v == null ? null : new Date(Number(v)).toISOString())
+  if (arrow.DataType.isDate(type)) return (v) => (v == null ? null : new Date(Number(v)).toISOString().slice(0, 10))
+  if (arrow.DataType.isList(type) || arrow.DataType.isFixedSizeList(type)) {
+    const child = jsonValueOf(type.children[0]!.type)
+    return (v) => (v == null ? null : Array.from(v as Iterable<unknown>, child))
+  }
+  if (arrow.DataType.isMap(type)) {
+    const entry = type.children[0]!.type as arrow.Struct
+    const key = jsonValueOf(entry.children[0]!.type)
+    const value = entry.children[1] ? jsonValueOf(entry.children[1].type) : () => null
+    return (v) => {
+      if (v == null) return null
+      const out = new Map<string, unknown>()
+      for (const [k, x] of v as Iterable<[unknown, unknown]>) {
+        const keyText = key(k)
+        out.set(typeof keyText === "string" ? keyText : jsonText(keyText), value(x))
+      }
+      return out
+    }
+  }
+  if (arrow.DataType.isStruct(type)) {
+    const children = type.children.map((f) => ({ name: f.name, convert: jsonValueOf(f.type) }))
+    return (v) => {
+      if (v == null) return null
+      const row = v as Record<string, unknown>
+      const out = new Map<string, unknown>()
+      for (const child of children) out.set(child.name, child.convert(row[child.name]))
+      return out
+    }
+  }
+  if (arrow.DataType.isUnion(type)) return (v) => (v == null ? null : v)
+  if (arrow.DataType.isFloat(type)) return (v) => (v == null || Number.isFinite(v) ? v : String(v))
+  return (v) => (v === undefined ? null : v)
+}
+
+/** Serialises nested values as JSON text; bigints keep all digits, bytes become base64. */
+const jsonText = (value: unknown): string => {
+  if (value === null || value === undefined) return "null"
+  switch (typeof value) {
+    case "bigint":
+      return value.toString()
+    case "number":
+      return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value))
+    case "boolean":
+      return value ? "true" : "false"
+    case "string":
+      return JSON.stringify(value)
+  }
+  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString("base64"))
+  if (Array.isArray(value)) return `[${value.map(jsonText).join(",")}]`
+  if (value instanceof Map) return `{${[...value].map(([k, v]) => `${JSON.stringify(String(k))}:${jsonText(v)}`).join(",")}}`
+  return JSON.stringify(String(value))
+}
+
+/** Converts a value from `vector.get` into the value handed out for a top-level column. */
+const columnValueOf = (type: arrow.DataType): Convert => {
+  if (arrow.DataType.isDictionary(type)) return columnValueOf(type.dictionary)
+  if (arrow.DataType.isInt(type)) {
+    if (type.bitWidth === 64) return type.isSigned ? (v) => v : (v) => (v == null ? null : String(v))
+    return (v) => v
+  }
+  if (arrow.DataType.isDecimal(type)) {
+    const scale = type.scale
+    return (v) => (v == null ? null : decimalText(unscaledOf(v), scale))
+  }
+  if (arrow.DataType.isDate(type)) return (v) => (v == null ? null : Math.floor(Number(v) / 86_400_000))
+  if (arrow.DataType.isTime(type)) {
+    const unit = type.unit
+    return (v) => (v == null ? null : timeText(microsOf(unit, bigOf(v))))
+  }
+  if (arrow.DataType.isBinary(type) || arrow.DataType.isLargeBinary(type) || arrow.DataType.isFixedSizeBinary(type)) {
+    return (v) => (v == null ? null : (v as Uint8Array).slice())
+  }
+  if (arrow.DataType.isUtf8(type) || arrow.DataType.isLargeUtf8(type) || arrow.DataType.isBool(type) || arrow.DataType.isFloat(type)) {
+    return (v) => (v === undefined ? null : v)
+  }
+  if (arrow.DataType.isNull(type)) return () => null
+  if (arrow.DataType.isTimestamp(type)) return () => null // read from the raw values, see `columnReader`
+  const json = jsonValueOf(type)
+  return (v) => {
+    if (v == null) return null
+    const plain = json(v)
+    return typeof plain === "string" ? plain : jsonText(plain)
+  }
+}
+
+/**
+ * Reads row `i` of a column. Timestamps come from the raw int64 values because Arrow JS's `get`
+ * rounds them to milliseconds.
+ */
+const columnReader = (vector: arrow.Vector): ((i: number) => unknown) => {
+  const type = vector.type as arrow.DataType
+  if (arrow.DataType.isTimestamp(type)) {
+    const unit = type.unit
+    const chunks = vector.data.map((data) => ({ data, values: data.values as unknown as BigInt64Array | Int32Array }))
+    const starts: Array<number> = []
+    let total = 0
+    for (const c of chunks) {
+      starts.push(total)
+      total += c.data.length
+    }
+    return (i) => {
+      let k = chunks.length - 1
+      while (k > 0 && starts[k]! > i) k--
+      const { data, values } = chunks[k]!
+      const local = i - starts[k]!
+      if (!data.getValid(local)) return null
+      return microsOf(unit, bigOf(values[data.offset + local]))
+    }
+  }
+  const convert = columnValueOf(type)
+  return (i) => (vector.isValid(i) ? convert(vector.get(i)) : null)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+interface ParquetLayout {
+  readonly labels: ReadonlyArray<string>
+  readonly declaredTypes: ReadonlyArray<DeclaredType>
+}
+
+const layoutOf = (schema: arrow.Schema): ParquetLayout => ({
+  labels: schema.fields.map((f) => f.name),
+  declaredTypes: schema.fields.map((f) => declaredOf(f.type, f.nullable))
+})
+
+export const readParquet: RawReader = async (path, options) => {
+  const { size } = await stat(path)
+  const handle = await open(path, "r")
+  let footer: Footer
+  try {
+    footer = await readFooter(handle, size)
+  } finally {
+    await handle.close()
+  }
+  for (const plan of footer.rowGroups) {
+    if (plan.uncompressedBytes > parquetLimits.maxRowGroupBytes) {
+      throw new RawReadError(
+        "too-large",
+        `Row group ${plan.index} of the Parquet file declares ${plan.uncompressedBytes} bytes uncompressed; the limit is ${parquetLimits.maxRowGroupBytes} bytes.`
+      )
+    }
+  }
+  const schemaTable = decodeStandalone(standaloneFile(footer, undefined, []), "The schema")
+  const layout = layoutOf(schemaTable.schema)
+  const batchSize = Math.max(1, options.batchSize ?? 8192)
+  return {
+    labels: layout.labels,
+    declaredTypes: layout.declaredTypes,
+    readOptions: {},
+    batches: parquetBatches(path, footer, batchSize)
+  }
+}
+
+// PageHeader field ids from parquet.thrift.
+const PageHeader = { uncompressedSize: 2, compressedSize: 3 }
+
+/**
+ * Adds up the uncompressed sizes the page headers of a column chunk declare. The decoder sizes its
+ * buffers from these headers, so this is what bounds its memory (the footer's totals may lie).
+ * Stops quietly where the chunk is malformed; the decoder reports that with its own message.
+ */
+const declaredPageBytes = (chunk: Uint8Array): number => {
+  let total = 0
+  let at = 0
+  while (at < chunk.length) {
+    const reader = new ThriftReader(chunk.subarray(at))
+    let header: ThriftStruct
+    try {
+      header = reader.struct()
+    } catch {
+      break
+    }
+    const uncompressed = field(header, PageHeader.uncompressedSize)?.value
+    const compressed = field(header, PageHeader.compressedSize)?.value
+    if (typeof uncompressed !== "number" || typeof compressed !== "number" || uncompressed < 0 || compressed < 0) break
+    total += uncompressed
+    at += reader.pos + compressed
+  }
+  return total
+}
+
+const decodeRowGroup = async (handle: FileHandle, footer: Footer, plan: RowGroupPlan): Promise<arrow.Table> => {
+  const chunkBytes: Array<Uint8Array> = []
+  let pageBytes = 0
+  for (const range of plan.chunks) {
+    const bytes = await readAt(handle, range.start, range.length)
+    pageBytes += declaredPageBytes(bytes)
+    if (pageBytes > parquetLimits.maxRowGroupBytes) {
+      throw new RawReadError(
+        "too-large",
+        `Row group ${plan.index} of the Parquet file holds pages of more than ${parquetLimits.maxRowGroupBytes} bytes uncompressed; it looks like a decompression bomb.`
+      )
+    }
+    chunkBytes.push(bytes)
+  }
+  return decodeStandalone(standaloneFile(footer, plan, chunkBytes), `Row group ${plan.index}`)
+}
+
+async function* parquetBatches(path: string, footer: Footer, batchSize: number): AsyncGenerator<ReadonlyArray<ReadonlyArray<unknown>>> {
+  const handle = await open(path, "r")
+  try {
+    let batch: Array<ReadonlyArray<unknown>> = []
+    for (const plan of footer.rowGroups) {
+      if (plan.numRows === 0) continue
+      const table = await decodeRowGroup(handle, footer, plan)
+      if (table.numRows !== plan.numRows) {
+        throw corrupt(`row group ${plan.index} declares ${plan.numRows} rows but holds ${table.numRows}`)
+      }
+      const readers = table.schema.fields.map((_, c) => columnReader(table.getChildAt(c)!))
+      for (let r = 0; r < table.numRows; r++) {
+        const row = new Array<unknown>(readers.length)
+        for (let c = 0; c < readers.length; c++) row[c] = readers[c]!(r)
+        batch.push(row)
+        if (batch.length >= batchSize) {
+          yield batch
+          batch = []
+        }
+      }
+      // Large row groups grow the WebAssembly memory for good; start the next file on a fresh one.
+      if (plan.uncompressedBytes > 256 * 1024 * 1024) discardWasmInstance()
+    }
+    if (batch.length > 0) yield batch
+  } finally {
+    await handle.close()
+  }
+}
