@@ -1,0 +1,392 @@
+import type { CellValue, ColumnBatch } from "@ingest/domain"
+import * as A from "apache-arrow"
+import type { FieldPlan, WritableType } from "./schema.ts"
+
+// Column-major canonical values (see batch.ts) → one Arrow RecordBatch whose fields carry the
+// Iceberg field ids (`PARQUET:field_id`, which arrow-rs writes into the Parquet schema).
+// Values go straight into typed arrays: no per-cell objects, no BigInt for safe integers.
+
+/** A bad cell value; turned into `Invalid` by the writer. */
+export class CellError extends Error {
+  readonly column: string
+  constructor(column: string, reason: string) {
+    super(`Column "${column}": ${reason}`)
+    this.column = column
+  }
+}
+
+/** Rows `start..end` of one batch. Several segments make up one Arrow batch. */
+export interface Segment {
+  readonly batch: ColumnBatch
+  readonly start: number
+  readonly end: number
+}
+
+export const fieldIdKey = "PARQUET:field_id"
+
+export const arrowTypeOf = (type: WritableType): A.DataType => {
+  switch (type.kind) {
+    case "boolean":
+      return new A.Bool()
+    case "int":
+      return new A.Int32()
+    case "long":
+      return new A.Int64()
+    case "double":
+      return new A.Float64()
+    case "decimal":
+      return new A.Decimal(type.scale, type.precision, 128)
+    case "date":
+      return new A.DateDay()
+    case "timestamp":
+      return new A.TimestampMicrosecond()
+    case "timestamptz":
+      return new A.TimestampMicrosecond("UTC")
+    case "string":
+      return new A.Utf8()
+    case "binary":
+      return new A.Binary()
+  }
+}
+
+export const arrowSchemaOf = (plan: ReadonlyArray<FieldPlan>): A.Schema =>
+  new A.Schema(plan.map((p) =>
+    new A.Field(p.field.name, arrowTypeOf(p.type), !p.field.required, new Map([[fieldIdKey, String(p.field.id)]]))
+  ))
+
+const describeValue = (value: CellValue): string => {
+  if (value instanceof Uint8Array) return `binary(${value.length} bytes)`
+  const text = typeof value === "string" ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value)
+  return `${text} (${typeof value})`
+}
+
+const twoPow32 = 4294967296
+const int64Min = -(2n ** 63n)
+const int64Max = 2n ** 63n - 1n
+
+/** Validity bitmap + null count, filled as values are written. */
+class Validity {
+  readonly bits: Uint8Array
+  nullCount = 0
+  constructor(length: number) {
+    this.bits = new Uint8Array((length + 7) >> 3).fill(0xff)
+  }
+  setNull(row: number): void {
+    this.bits[row >> 3]! &= ~(1 << (row & 7))
+    this.nullCount++
+  }
+  props(): { nullCount: number; nullBitmap?: Uint8Array } {
+    return this.nullCount === 0 ? { nullCount: 0 } : { nullCount: this.nullCount, nullBitmap: this.bits }
+  }
+}
+
+const powersOfTen = Array.from({ length: 16 }, (_, k) => 10 ** k)
+
+/**
+ * Decimal text → unscaled integer at the target scale. Short values (≤ 15 digits, nearly all)
+ * are parsed char by char into a double, exactly and without allocating; longer ones via BigInt.
+ */
+const unscaledDecimal = (column: string, text: string, precision: number, scale: number): number | bigint => {
+  const length = text.length
+  let i = 0
+  let negative = false
+  const first = text.charCodeAt(0)
+  if (first === 45 /* - */ || first === 43 /* + */) {
+    negative = first === 45
+    i = 1
+  }
+  let value = 0
+  let integerDigits = 0
+  let fractionDigits = 0
+  let sawDigit = false
+  let inFraction = false
+  for (; i < length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      sawDigit = true
+      if (inFraction) {
+        if (fractionDigits >= scale) {
+          if (c !== 48) throw new CellError(column, `${describeValue(text)} has more than ${scale} fractional digits`)
+          continue
+        }
+        fractionDigits++
+      } else {
+        if (integerDigits === 0 && c === 48) continue // leading zero
+        integerDigits++
+      }
+      value = value * 10 + (c - 48)
+    } else if (c === 46 /* . */ && !inFraction) {
+      inFraction = true
+    } else {
+      throw new CellError(column, `${describeValue(text)} is not a decimal number`)
+    }
+  }
+  if (!sawDigit) throw new CellError(column, `${describeValue(text)} is not a decimal number`)
+  if (integerDigits > precision - scale) {
+    throw new CellError(column, `${describeValue(text)} does not fit decimal(${precision},${scale})`)
+  }
+  if (integerDigits + scale <= 15) {
+    const unscaled = value * powersOfTen[scale - fractionDigits]!
+    return negative && unscaled !== 0 ? -unscaled : unscaled
+  }
+  // Long values: redo exactly with BigInt.
+  const body = text.replace(/^[+-]/, "")
+  const dot = body.indexOf(".")
+  const integerPart = dot < 0 ? body : body.slice(0, dot)
+  const fractionPart = dot < 0 ? "" : body.slice(dot + 1, dot + 1 + scale)
+  const unscaled = BigInt((integerPart + fractionPart.padEnd(scale, "0")).replace(/^0+(?=\d)/, "") || "0")
+  return negative ? -unscaled : unscaled
+}
+
+const unscaledOfInteger = (column: string, value: number | bigint, precision: number, scale: number): number | bigint => {
+  const factor = 10n ** BigInt(scale)
+  const unscaled = BigInt(value) * factor
+  const limit = 10n ** BigInt(precision)
+  if (unscaled >= limit || unscaled <= -limit) {
+    throw new CellError(column, `${String(value)} does not fit decimal(${precision},${scale})`)
+  }
+  return Number.isSafeInteger(Number(unscaled)) ? Number(unscaled) : unscaled
+}
+
+/** Writes a 128-bit two's complement value into 4 little-endian 32-bit words. */
+const writeDecimalWords = (words: Uint32Array, row: number, value: number | bigint): void => {
+  const at = row * 4
+  if (typeof value === "number") {
+    words[at] = value >>> 0
+    words[at + 1] = Math.floor(value / twoPow32) >>> 0
+    const fill = value < 0 ? 0xffffffff : 0
+    words[at + 2] = fill
+    words[at + 3] = fill
+    return
+  }
+  let v = BigInt.asUintN(128, value)
+  for (let k = 0; k < 4; k++) {
+    words[at + k] = Number(v & 0xffffffffn)
+    v >>= 32n
+  }
+}
+
+/** Loops over the rows of one column across segments, handing non-null values to `write`. */
+const eachCell = (
+  segments: ReadonlyArray<Segment>,
+  source: number,
+  onNull: (row: number) => void,
+  write: (row: number, value: Exclude<CellValue, null>) => void
+): void => {
+  let row = 0
+  for (const segment of segments) {
+    const values = segment.batch.columns[source]
+    if (values === undefined) throw new Error(`batch has no column ${source}`)
+    for (let i = segment.start; i < segment.end; i++, row++) {
+      const value = values[i]
+      if (value === null || value === undefined) onNull(row)
+      else write(row, value)
+    }
+  }
+}
+
+const buildColumn = (plan: FieldPlan, segments: ReadonlyArray<Segment>, length: number): A.Data => {
+  const name = plan.field.name
+  const validity = new Validity(length)
+  const required = plan.field.required
+  const onNull = (row: number) => {
+    if (required) throw new CellError(name, "is required in the table but the data has a null value")
+    validity.setNull(row)
+  }
+  const wrong = (value: CellValue, expected: string): never => {
+    throw new CellError(name, `${describeValue(value)} is not ${expected}`)
+  }
+  const type = plan.type
+  const arrowType = arrowTypeOf(type)
+  switch (type.kind) {
+    case "boolean": {
+      const bits = new Uint8Array((length + 7) >> 3)
+      eachCell(segments, plan.source, onNull, (row, v) => {
+        if (typeof v !== "boolean") wrong(v, "a boolean")
+        if (v === true) bits[row >> 3]! |= 1 << (row & 7)
+      })
+      return A.makeData({ type: arrowType as A.Bool, length, data: bits, ...validity.props() })
+    }
+    case "int": {
+      const data = new Int32Array(length)
+      eachCell(segments, plan.source, onNull, (row, v) => {
+        const n = typeof v === "bigint" ? Number(v) : v
+        if (typeof n !== "number" || !Number.isInteger(n)) return wrong(v, "an integer")
+        if (n < -2147483648 || n > 2147483647) {
+          throw new CellError(name, `${String(v)} does not fit the table's 32-bit int column`)
+        }
+        data[row] = n
+      })
+      return A.makeData({ type: arrowType as A.Int32, length, data, ...validity.props() })
+    }
+    case "long":
+    case "timestamp":
+    case "timestamptz": {
+      const data = new BigInt64Array(length)
+      const words = new Int32Array(data.buffer)
+      const expected = type.kind === "long" ? "an integer" : "a timestamp in microseconds"
+      eachCell(segments, plan.source, onNull, (row, v) => {
+        if (typeof v === "number") {
+          if (!Number.isSafeInteger(v)) return wrong(v, expected)
+          words[row * 2] = v | 0
+          words[row * 2 + 1] = Math.floor(v / twoPow32)
+        } else if (typeof v === "bigint") {
+          if (v < int64Min || v > int64Max) wrong(v, "within the 64-bit range")
+          data[row] = v
+        } else {
+          wrong(v, expected)
+        }
+      })
+      return type.kind === "long"
+        ? A.makeData({ type: arrowType as A.Int64, length, data, ...validity.props() })
+        : A.makeData({ type: arrowType as A.TimestampMicrosecond, length, data, ...validity.props() })
+    }
+    case "double": {
+      const data = new Float64Array(length)
+      eachCell(segments, plan.source, onNull, (row, v) => {
+        if (typeof v === "number") data[row] = v
+        else if (typeof v === "bigint") data[row] = Number(v)
+        else if (typeof v === "string") {
+          // A DECIMAL column widened into a double column.
+          const n = Number(v)
+          if (v.trim() === "" || Number.isNaN(n)) wrong(v, "a number")
+          data[row] = n
+        } else wrong(v, "a number")
+      })
+      return A.makeData({ type: arrowType as A.Float64, length, data, ...validity.props() })
+    }
+    case "decimal": {
+      const words = new Uint32Array(length * 4)
+      const { precision, scale } = type
+      eachCell(segments, plan.source, onNull, (row, v) => {
+        let unscaled: number | bigint
+        if (typeof v === "string") unscaled = unscaledDecimal(name, v, precision, scale)
+        else if (typeof v === "bigint" || (typeof v === "number" && Number.isSafeInteger(v))) {
+          unscaled = unscaledOfInteger(name, v, precision, scale)
+        } else return wrong(v, "a decimal")
+        writeDecimalWords(words, row, unscaled)
+      })
+      return A.makeData({ type: arrowType as A.Decimal, length, data: words, ...validity.props() })
+    }
+    case "date": {
+      const data = new Int32Array(length)
+      eachCell(segments, plan.source, onNull, (row, v) => {
+        if (typeof v !== "number" || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+          return wrong(v, "a date (days since 1970-01-01)")
+        }
+        data[row] = v
+      })
+      return A.makeData({ type: arrowType as A.DateDay, length, data, ...validity.props() })
+    }
+    case "string":
+      return buildStrings(name, arrowType as A.Utf8, segments, plan.source, length, validity, onNull, wrong)
+    case "binary": {
+      const offsets = new Int32Array(length + 1)
+      let total = 0
+      const parts: Array<Uint8Array> = []
+      eachCell(segments, plan.source, (row) => {
+        onNull(row)
+        offsets[row + 1] = total
+      }, (row, v) => {
+        if (!(v instanceof Uint8Array)) return wrong(v, "binary")
+        parts.push(v)
+        total += v.length
+        if (total > maxBatchBytes) throw new CellError(name, "a batch holds more than 2 GiB of binary data")
+        offsets[row + 1] = total
+      })
+      const data = new Uint8Array(total)
+      let at = 0
+      for (const part of parts) {
+        data.set(part, at)
+        at += part.length
+      }
+      return A.makeData({ type: arrowType as A.Binary, length, valueOffsets: offsets, data, ...validity.props() })
+    }
+  }
+}
+
+/** UTF-8 bytes + offsets, grown as needed. Lone surrogates become U+FFFD, as TextEncoder does. */
+class Utf8Builder {
+  bytes: Uint8Array
+  length = 0
+  constructor(initial: number) {
+    this.bytes = new Uint8Array(Math.max(1024, initial))
+  }
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.bytes.length) return
+    let capacity = this.bytes.length * 2
+    while (this.length + extra > capacity) capacity *= 2
+    const grown = new Uint8Array(capacity)
+    grown.set(this.bytes.subarray(0, this.length))
+    this.bytes = grown
+  }
+  // A hand-written encoder beats TextEncoder.encodeInto for the short strings of tabular data
+  // (no per-call overhead), and matches it for long ASCII text.
+  append(s: string): void {
+    const n = s.length
+    this.reserve(n * 3)
+    const out = this.bytes
+    let at = this.length
+    for (let k = 0; k < n; k++) {
+      let c = s.charCodeAt(k)
+      if (c < 0x80) {
+        out[at++] = c
+      } else if (c < 0x800) {
+        out[at++] = 0xc0 | (c >> 6)
+        out[at++] = 0x80 | (c & 0x3f)
+      } else if (c >= 0xd800 && c < 0xdc00 && k + 1 < n && (s.charCodeAt(k + 1) & 0xfc00) === 0xdc00) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++k) - 0xdc00)
+        out[at++] = 0xf0 | (c >> 18)
+        out[at++] = 0x80 | ((c >> 12) & 0x3f)
+        out[at++] = 0x80 | ((c >> 6) & 0x3f)
+        out[at++] = 0x80 | (c & 0x3f)
+      } else {
+        if (c >= 0xd800 && c < 0xe000) c = 0xfffd
+        out[at++] = 0xe0 | (c >> 12)
+        out[at++] = 0x80 | ((c >> 6) & 0x3f)
+        out[at++] = 0x80 | (c & 0x3f)
+      }
+    }
+    this.length = at
+  }
+}
+
+const maxBatchBytes = 0x7fffffff
+
+const buildStrings = (
+  name: string,
+  type: A.Utf8,
+  segments: ReadonlyArray<Segment>,
+  source: number,
+  length: number,
+  validity: Validity,
+  onNull: (row: number) => void,
+  wrong: (value: CellValue, expected: string) => never
+): A.Data => {
+  const offsets = new Int32Array(length + 1)
+  const builder = new Utf8Builder(length * 16)
+  eachCell(segments, source, (row) => {
+    onNull(row)
+    offsets[row + 1] = builder.length
+  }, (row, v) => {
+    if (typeof v !== "string") return wrong(v, "a string")
+    builder.append(v)
+    if (builder.length > maxBatchBytes) throw new CellError(name, "a batch holds more than 2 GiB of text")
+    offsets[row + 1] = builder.length
+  })
+  const data = builder.bytes.subarray(0, builder.length)
+  return A.makeData({ type, length, valueOffsets: offsets, data, ...validity.props() })
+}
+
+/** Builds one Arrow RecordBatch (schema `schema`, fields per `plan`) from row segments. */
+export const buildRecordBatch = (
+  schema: A.Schema,
+  plan: ReadonlyArray<FieldPlan>,
+  segments: ReadonlyArray<Segment>
+): A.RecordBatch => {
+  let length = 0
+  for (const segment of segments) length += segment.end - segment.start
+  const children = plan.map((p) => buildColumn(p, segments, length))
+  const struct = A.makeData({ type: new A.Struct(schema.fields), length, nullCount: 0, children })
+  return new A.RecordBatch(schema, struct)
+}
