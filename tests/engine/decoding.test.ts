@@ -1,0 +1,111 @@
+import { BinaryCopyDecoder } from "@ingest/adapters/engine/postgres/copy-decoder"
+import { globToRegExp, literalPrefix } from "@ingest/adapters/engine/s3/glob"
+import { mapPgType } from "@ingest/adapters/engine/postgres/types"
+import type { ColumnBatch } from "@ingest/domain"
+import { describe, expect, it } from "vitest"
+
+/** A binary COPY stream of (int8, text, timestamptz, numeric-as-text) rows, as the server writes it. */
+const copyStream = (rows: ReadonlyArray<readonly [bigint, string | null, bigint, string]>): Buffer => {
+  const parts: Array<Buffer> = [Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), Buffer.alloc(8)]
+  const field = (bytes: Buffer | null) => {
+    const length = Buffer.alloc(4)
+    length.writeInt32BE(bytes === null ? -1 : bytes.length)
+    parts.push(length)
+    if (bytes !== null) parts.push(bytes)
+  }
+  for (const [id, name, micros, amount] of rows) {
+    const count = Buffer.alloc(2)
+    count.writeInt16BE(4)
+    parts.push(count)
+    const id8 = Buffer.alloc(8)
+    id8.writeBigInt64BE(id)
+    field(id8)
+    field(name === null ? null : Buffer.from(name, "utf8"))
+    const ts = Buffer.alloc(8)
+    ts.writeBigInt64BE(micros - 946_684_800_000_000n)
+    field(ts)
+    field(Buffer.from(amount, "latin1"))
+  }
+  const trailer = Buffer.alloc(2)
+  trailer.writeInt16BE(-1)
+  parts.push(trailer)
+  return Buffer.concat(parts)
+}
+
+const rows = [
+  [1n, "ä€ unicode", 1_710_497_100_123_456n, "12.30"],
+  [-9_007_199_254_740_993n, null, -315_619_200_000_000n, "NaN"],
+  [3n, "", 0n, "-0.01"]
+] as const
+
+const decodeAll = (chunks: ReadonlyArray<Uint8Array>, batchRows = 2) => {
+  const decoder = new BinaryCopyDecoder(["integer", "text", "micros", "decimal"], batchRows)
+  const batches: Array<ColumnBatch> = []
+  for (const chunk of chunks) decoder.push(chunk, batches)
+  const rest = decoder.flush()
+  if (rest !== undefined) batches.push(rest)
+  expect(decoder.done).toBe(true)
+  return batches.flatMap((b) => Array.from({ length: b.length }, (_, r) => b.columns.map((c) => c[r])))
+}
+
+const expected = [
+  [1n, "ä€ unicode", 1_710_497_100_123_456n, "12.30"],
+  [-9_007_199_254_740_993n, null, -315_619_200_000_000n, null],
+  [3n, "", 0n, "-0.01"]
+]
+
+describe("binary COPY decoding", () => {
+  it("decodes rows into canonical values and batches of the asked size", () => {
+    const stream = copyStream(rows)
+    const decoder = new BinaryCopyDecoder(["integer", "text", "micros", "decimal"], 2)
+    const batches: Array<ColumnBatch> = []
+    decoder.push(stream, batches)
+    expect(batches.map((b) => b.length)).toEqual([2])
+    expect(decoder.flush()?.length).toBe(1)
+    expect(decodeAll([stream])).toEqual(expected)
+  })
+
+  it("gives the same rows however the stream is cut into messages", () => {
+    const stream = copyStream(rows)
+    for (let cut = 1; cut < stream.length; cut++) {
+      expect(decodeAll([stream.subarray(0, cut), stream.subarray(cut)])).toEqual(expected)
+    }
+    const bytewise = Array.from(stream, (byte) => Uint8Array.of(byte))
+    expect(decodeAll(bytewise, 1)).toEqual(expected)
+  })
+
+  it("refuses a stream that is not binary COPY or ends inside a row", () => {
+    expect(() => decodeAll([Buffer.from("id\tname\n1\tx\n0000000000000000000")])).toThrow("binary signature")
+    const stream = copyStream(rows)
+    const decoder = new BinaryCopyDecoder(["integer", "text", "micros", "decimal"], 10)
+    decoder.push(stream.subarray(0, stream.length - 10), [])
+    expect(() => decoder.flush()).toThrow("ended inside a row")
+  })
+})
+
+describe("S3 globs", () => {
+  it("matches keys as documented", () => {
+    const csv = globToRegExp("exports/**/*.csv")
+    expect(csv.test("exports/a.csv")).toBe(true)
+    expect(csv.test("exports/2024/05/a.csv")).toBe(true)
+    expect(csv.test("exports/a.csv.gz")).toBe(false)
+    expect(csv.test("other/exports/a.csv")).toBe(false)
+    const one = globToRegExp("data/*.{csv,jsonl}")
+    expect(one.test("data/x.jsonl")).toBe(true)
+    expect(one.test("data/sub/x.csv")).toBe(false)
+    expect(globToRegExp("a+b(1)?.txt").test("a+b(1)x.txt")).toBe(true)
+    expect(literalPrefix("exports/2024/*.csv")).toBe("exports/2024/")
+  })
+})
+
+describe("postgres type mapping", () => {
+  const numeric = (precision: number, scale: number) => ((precision << 16) | (scale & 0x7ff)) + 4
+  it("maps numerics within Iceberg's 38 digits to DECIMAL and wider ones to STRING", () => {
+    expect(mapPgType({ typeName: "numeric", typeCategory: "N", typeModifier: numeric(12, 2) })).toEqual({ type: "DECIMAL", precision: 12, scale: 2 })
+    expect(mapPgType({ typeName: "numeric", typeCategory: "N", typeModifier: -1 })).toEqual({ type: "DECIMAL", precision: 38, scale: 9 })
+    expect(mapPgType({ typeName: "numeric", typeCategory: "N", typeModifier: numeric(5, -2) })).toEqual({ type: "DECIMAL", precision: 7, scale: 0 })
+    expect(mapPgType({ typeName: "numeric", typeCategory: "N", typeModifier: numeric(3, 5) })).toEqual({ type: "DECIMAL", precision: 5, scale: 5 })
+    expect(mapPgType({ typeName: "numeric", typeCategory: "N", typeModifier: numeric(39, 0) })).toEqual({ type: "STRING" })
+    expect(mapPgType({ typeName: "_int4", typeCategory: "A", typeModifier: -1 })).toEqual({ type: "STRING" })
+  })
+})
