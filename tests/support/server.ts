@@ -86,7 +86,8 @@ export const startService = async (env: Record<string, string> = {}): Promise<Ru
       throw new Error(`The service stopped while starting: ${Exit.isFailure(exit) ? String(exit.cause) : "exited"}`)
     }
     try {
-      const res = await fetch(`${baseUrl}/health/ready`)
+      // A request that arrives while the server is still binding can be dropped: bound each try.
+      const res = await fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(2000) })
       if (res.status === 200) break
     } catch {
       // not listening yet

@@ -56,7 +56,9 @@ export const makeLocalEngine = (deps: LocalEngineDeps = {}): typeof ConnectorEng
   return ConnectorEngine.of({
     name: "local",
     // The local engine keeps no copy of sources or connections: the service database is the truth.
-    saveSource: (source) => requireSupported(source).pipe(Effect.as(null)),
+    // Any connector type may be registered (e.g. ahead of a move to Airbyte); test reports
+    // ERROR and discover refuses for the types this engine does not run.
+    saveSource: () => Effect.succeed(null),
     deleteSource: () => Effect.void,
     check: (source) =>
       connectorFor(source).pipe(
