@@ -68,6 +68,7 @@ export const startService = async (env: Record<string, string> = {}): Promise<Ru
     INGEST_DATA_DIR: dataDir,
     INGEST_AUTH_JWKS_URL: keys.jwksPath,
     INGEST_AUTH_ISSUER: "https://idp.test",
+    INGEST_LOG_LEVEL: process.env.INGEST_LOG_LEVEL ?? "Warn",
     ...env
   })
   const config = await Effect.runPromise(

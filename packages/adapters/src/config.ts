@@ -22,6 +22,12 @@ export const AppConfig = Config.all({
   workerConcurrency: Config.Int("INGEST_WORKER_CONCURRENCY").pipe(Config.withDefault(2)),
   /** `false` runs no background workers in this process (API-only replicas). */
   runWorkers: Config.Boolean("INGEST_RUN_WORKERS").pipe(Config.withDefault(true)),
+  /** How often each process looks for scheduled connections that are due. */
+  schedulerIntervalSeconds: Config.Int("INGEST_SCHEDULER_INTERVAL_SECONDS").pipe(Config.withDefault(10)),
+  /** Trace, Debug, Info, Warn, Error; requests are logged at Info. */
+  logLevel: Config.Literals(["Trace", "Debug", "Info", "Warn", "Error"], "INGEST_LOG_LEVEL").pipe(
+    Config.withDefault("Info" as const)
+  ),
   auth: Config.all({
     jwksUrl: optionalString("INGEST_AUTH_JWKS_URL"),
     issuer: optionalString("INGEST_AUTH_ISSUER"),

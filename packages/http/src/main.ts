@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, References } from "effect"
 import { HttpRouter } from "effect/http"
 import { SqlClient } from "effect/sql"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -38,7 +38,10 @@ export const makeServerLayer = (config: AppConfig) => {
     Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
   )
   const background = config.runWorkers ? makeBackgroundLayer(config) : Layer.empty
-  return Layer.mergeAll(http, background).pipe(Layer.provide(app))
+  return Layer.mergeAll(http, background).pipe(
+    Layer.provide(app),
+    Layer.provide(Layer.succeed(References.MinimumLogLevel, config.logLevel))
+  )
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -131,7 +131,7 @@ export const makeBackgroundLayer = (config: AppConfig) =>
         Effect.provide(JobHandlersLive),
         Effect.forkScoped
       )
-      yield* everyWhile("Scheduler", "10 seconds", syncs.runDue())
+      yield* everyWhile("Scheduler", Duration.seconds(config.schedulerIntervalSeconds), syncs.runDue())
       if (config.engine === "airbyte") yield* everyWhile("Sync status refresh", "15 seconds", syncs.refreshActive())
     })
   )

@@ -232,10 +232,12 @@ export const ConnectionRepoSql = Layer.effect(
           ORDER BY next_run_at, id
           LIMIT ${limitOf(limit)}`.pipe(Effect.orDie, Effect.flatMap(fromRows), Effect.withSpan("ConnectionRepoSql.listDue")),
       // Compare-and-set: of several schedulers that read the same due time, only the one whose
-      // UPDATE still finds it moves it on; the others see zero rows.
+      // UPDATE still finds it moves it on; the others see zero rows. Compared at millisecond
+      // precision, the precision the domain's times have.
       advanceSchedule: (tenantId, id, expected, next) =>
         sql`UPDATE connections SET next_run_at = ${toDateOrNull(next)}
-          WHERE tenant_id = ${tenantId} AND id = ${id} AND next_run_at = ${toDate(expected)}
+          WHERE tenant_id = ${tenantId} AND id = ${id}
+            AND date_trunc('milliseconds', next_run_at) = ${toDate(expected)}
           RETURNING id`.pipe(
           Effect.map((rows) => rows.length > 0),
           Effect.orDie,

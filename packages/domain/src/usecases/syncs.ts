@@ -169,9 +169,12 @@ export class SyncService extends Context.Service<SyncService>()("ingest/SyncServ
         if (!won) continue
         const active = yield* syncs.findActive(connection.tenantId, connection.id)
         if (Option.isSome(active)) continue
+        // One connection that cannot start (engine down, unreadable source) must not hold up the others.
         const ok = yield* start(connection, "schedule").pipe(
           Effect.as(true),
-          Effect.catch((e) => Effect.logWarning(`Scheduled sync of connection ${connection.id} did not start: ${e.message}`).pipe(Effect.as(false)))
+          Effect.catchCause((cause) =>
+            Effect.logWarning(`Scheduled sync of connection ${connection.id} did not start`, cause).pipe(Effect.as(false))
+          )
         )
         if (ok) started++
       }
