@@ -1,3 +1,4 @@
+import type { ObjectStore } from "@ingest/domain"
 import { Effect, Option } from "effect"
 import * as path from "node:path"
 import { makeIcebergWriter } from "../engine/support/iceberg.ts"
@@ -12,9 +13,10 @@ export const readLakeTable = async (
   dataDir: string,
   namespace: ReadonlyArray<string>,
   name: string,
-  orderBy?: string
+  orderBy?: string,
+  warehouse?: ObjectStore
 ) => {
-  const lake = await makeIcebergWriter(databaseUrl, path.join(dataDir, "warehouse"))
+  const lake = await makeIcebergWriter(databaseUrl, path.join(dataDir, "warehouse"), warehouse)
   try {
     const loaded = await Effect.runPromise(lake.catalog.loadTable({ namespace, name }))
     if (Option.isNone(loaded)) return undefined

@@ -50,13 +50,15 @@ export type DiscoveredStream = typeof DiscoveredStream.Type
 const reservedSuffix = /^[0-9]/
 
 /**
- * Turns any label into an identifier `[a-z_][a-z0-9_]*`: lower case, every run of other characters
- * becomes one `_`, leading/trailing `_` trimmed, a leading digit gets a `_` prefix, empty → `column`.
- * Kept to 128 characters. Used for column, table and namespace names alike.
+ * Turns any label into an identifier `[a-z_][a-z0-9_]*`: accents folded, lower case, characters
+ * other than `[a-z0-9_]` dropped at both ends and every inner run of them replaced by one `_`.
+ * Underscores of the label itself are kept (`_id`, `__proto__` stay as they are). A leading
+ * digit gets a `_` prefix; nothing left → `fallback`. Kept to 128 characters. Used for column,
+ * table and namespace names alike.
  */
 export const sanitizeIdentifier = (label: string, fallback = "column"): string => {
   const folded = label.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
-  let name = folded.replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "")
+  let name = folded.replace(/^[^a-z0-9_]+|[^a-z0-9_]+$/g, "").replace(/[^a-z0-9_]+/g, "_")
   if (name.length === 0) name = fallback
   if (reservedSuffix.test(name)) name = `_${name}`
   return name.slice(0, 128)

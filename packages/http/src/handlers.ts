@@ -119,26 +119,31 @@ const FilesHandlers = HttpApiBuilder.group(Api, "files", Effect.fn(function*(han
     .handle("upload", ({ headers, payload, query, request }) =>
       Effect.gen(function*() {
         const path = pathOf(request)
-        // The first file part is the upload; the body is streamed straight into storage.
-        const part = yield* payload.pipe(
+        // The first `file` part is the upload. Its content is consumed while the multipart stream
+        // is still being read (the part's bytes come from that stream), straight into storage.
+        const uploaded = yield* payload.pipe(
           Stream.filter((p): p is Multipart.File => Multipart.isFile(p) && p.key === "file"),
+          Stream.take(1),
+          Stream.mapEffect((part) =>
+            files.upload(headers["x-tenant-id"], part.name, part.content, {
+              maxBytes: settings.maxUploadBytes,
+              sheet: query.sheet
+            }).pipe(
+              Effect.catchTag("MultipartError", (e) =>
+                Effect.fail(
+                  e.reason._tag === "FileTooLarge" || e.reason._tag === "BodyTooLarge"
+                    ? new UnreadableFile({ kind: "too-large", reason: `File is larger than the upload limit of ${settings.maxUploadBytes} bytes` })
+                    : new UnreadableFile({ kind: "unsupported", reason: `Invalid multipart body: ${e.message}` })
+                )),
+              handled(path)
+            )
+          ),
           Stream.runHead
         )
-        if (part._tag === "None") {
+        if (uploaded._tag === "None") {
           return yield* Effect.fail(ApiBadRequest.create("Multipart field \"file\" is required", path))
         }
-        const file = yield* files.upload(headers["x-tenant-id"], part.value.name, part.value.content, {
-          maxBytes: settings.maxUploadBytes,
-          sheet: query.sheet
-        }).pipe(
-          Effect.catchTag("MultipartError", (e) =>
-            Effect.fail(
-              e.reason._tag === "FileTooLarge" || e.reason._tag === "BodyTooLarge"
-                ? new UnreadableFile({ kind: "too-large", reason: `File is larger than the upload limit of ${settings.maxUploadBytes} bytes` })
-                : new UnreadableFile({ kind: "unsupported", reason: `Invalid multipart body: ${e.message}` })
-            )),
-          handled(path)
-        )
+        const file = uploaded.value
         return uploadView(file)
       }).pipe(
         Effect.catchTag("MultipartError", (e) =>

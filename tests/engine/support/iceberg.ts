@@ -21,12 +21,12 @@ export type TableCatalogService = Effect.Success<ReturnType<typeof makeSqlCatalo
  * The real Iceberg writer over a SQL catalog in `databaseUrl` and a warehouse directory.
  * `close` releases the catalog's database connection.
  */
-export const makeIcebergWriter = async (databaseUrl: string, warehouseDir: string) => {
+export const makeIcebergWriter = async (databaseUrl: string, warehouseDir: string, warehouseStore?: ObjectStore) => {
   const scope = await Effect.runPromise(Scope.make())
   const sql = await Effect.runPromise(
     PgClient.makeClient({ url: Redacted.make(databaseUrl) }).pipe(Effect.provide(Reactivity.layer), Scope.provide(scope))
   )
-  const warehouse = makeFsObjectStore(warehouseDir)
+  const warehouse = warehouseStore ?? makeFsObjectStore(warehouseDir)
   const catalog = await Effect.runPromise(makeSqlCatalog({ warehouse }).pipe(Effect.provideService(SqlClient.SqlClient, sql)))
   const iceberg = makeIcebergTableWriter({ catalog, warehouse })
   const writer: TableWriterService = { write: iceberg.write, describe: iceberg.describe }
