@@ -1,0 +1,145 @@
+import { isUtf8 } from "node:buffer"
+import { createReadStream } from "node:fs"
+import { open } from "node:fs/promises"
+import { RawReadError } from "./raw.ts"
+
+/**
+ * Text encodings of uploaded text files. Detection: a BOM decides (UTF-8, UTF-16 LE/BE); else
+ * UTF-16 without BOM when every other byte of the head is NUL; else UTF-8 when the head is valid
+ * UTF-8; else Shift_JIS when the head decodes as Shift_JIS into mostly Japanese characters; else
+ * windows-1252 (the superset of latin-1 that spreadsheets export). A file that turns out not to be
+ * valid UTF-8 after a valid head fails with InvalidText; CSV then re-reads it as windows-1252.
+ */
+export type TextEncoding = "utf-8" | "utf-16le" | "utf-16be" | "windows-1252" | "shift_jis"
+
+export const HEAD_BYTES = 1 << 20
+const READ_CHUNK = 1 << 20
+
+export class InvalidText extends RawReadError {
+  constructor(encoding: TextEncoding, byteOffset: number) {
+    super("corrupt", `the file is not valid ${encoding} text (near byte ${byteOffset})`)
+  }
+}
+
+/** Reads up to `HEAD_BYTES` from the start of the file. */
+export const readHead = async (path: string, bytes = HEAD_BYTES): Promise<{ head: Buffer; size: number }> => {
+  const handle = await open(path, "r")
+  try {
+    const { size } = await handle.stat()
+    const head = Buffer.alloc(Math.min(bytes, size))
+    let filled = 0
+    while (filled < head.length) {
+      const { bytesRead } = await handle.read(head, filled, head.length - filled, filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return { head: head.subarray(0, filled), size }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Cuts a multi-byte UTF-8 sequence that the end of a head sample split. */
+const completeUtf8Prefix = (head: Uint8Array): Uint8Array => {
+  const n = head.length
+  for (let k = 1; k <= Math.min(3, n); k++) {
+    const b = head[n - k]!
+    if ((b & 0xc0) === 0x80) continue
+    if (b >= 0xc0) {
+      const needed = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2
+      return k < needed ? head.subarray(0, n - k) : head
+    }
+    return head
+  }
+  return head
+}
+
+const looksJapanese = (head: Uint8Array): boolean => {
+  let text: string
+  try {
+    text = new TextDecoder("shift_jis", { fatal: true }).decode(head, { stream: true })
+  } catch {
+    return false
+  }
+  let nonAscii = 0
+  let japanese = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) continue
+    nonAscii++
+    if ((c >= 0x3000 && c <= 0x30ff) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xff01 && c <= 0xff5e)) japanese++
+  }
+  return nonAscii > 0 && japanese / nonAscii >= 0.8
+}
+
+const utf16WithoutBom = (head: Uint8Array): TextEncoding | undefined => {
+  const n = Math.min(head.length, 4096) & ~1
+  if (n < 4) return undefined
+  let evenNul = 0
+  let oddNul = 0
+  for (let i = 0; i < n; i += 2) {
+    if (head[i] === 0) evenNul++
+    if (head[i + 1] === 0) oddNul++
+  }
+  const pairs = n / 2
+  if (oddNul / pairs > 0.4 && evenNul / pairs < 0.05) return "utf-16le"
+  if (evenNul / pairs > 0.4 && oddNul / pairs < 0.05) return "utf-16be"
+  return undefined
+}
+
+export interface EncodingGuess {
+  readonly encoding: TextEncoding
+  /** False when a BOM decided: the encoding is then certain. */
+  readonly guessed: boolean
+}
+
+export const detectEncoding = (head: Uint8Array, wholeFile: boolean): EncodingGuess => {
+  if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: "utf-8", guessed: false }
+  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return { encoding: "utf-16le", guessed: false }
+  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return { encoding: "utf-16be", guessed: false }
+  const utf16 = utf16WithoutBom(head)
+  if (utf16 !== undefined) return { encoding: utf16, guessed: true }
+  if (isUtf8(wholeFile ? head : completeUtf8Prefix(head))) return { encoding: "utf-8", guessed: true }
+  if (looksJapanese(head)) return { encoding: "shift_jis", guessed: true }
+  return { encoding: "windows-1252", guessed: true }
+}
+
+/** Decodes text for a head sample (BOM removed, a split trailing character dropped). */
+export const decodeHead = (head: Uint8Array, encoding: TextEncoding): string => {
+  try {
+    return new TextDecoder(encoding, { fatal: true }).decode(head, { stream: true })
+  } catch {
+    throw new InvalidText(encoding, 0)
+  }
+}
+
+/**
+ * Streams a file's text in chunks (about 1 MiB each), BOM removed. Fails with InvalidText when
+ * the bytes are not valid in `encoding` (windows-1252 accepts every byte).
+ */
+export async function* readText(path: string, encoding: TextEncoding): AsyncGenerator<string> {
+  const decoder = new TextDecoder(encoding, { fatal: true })
+  let offset = 0
+  const stream = createReadStream(path, { highWaterMark: READ_CHUNK })
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let text: string
+      try {
+        text = decoder.decode(chunk, { stream: true })
+      } catch {
+        throw new InvalidText(encoding, offset)
+      }
+      offset += chunk.length
+      if (text.length > 0) yield text
+    }
+    let rest: string
+    try {
+      rest = decoder.decode()
+    } catch {
+      throw new InvalidText(encoding, offset)
+    }
+    if (rest.length > 0) yield rest
+  } finally {
+    stream.destroy()
+  }
+}

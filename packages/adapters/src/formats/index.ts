@@ -1,0 +1,131 @@
+import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
+import { FormatReader, UnreadableFile } from "@ingest/domain"
+import { availableParallelism } from "node:os"
+import { Effect, Layer, Option, Stream } from "effect"
+import { defaultTextLimits, type TextLimits } from "./csv.ts"
+import { detectFormat } from "./detect.ts"
+import { describeError, profileFile, readFile } from "./operations.ts"
+import { WorkerPool } from "./pool.ts"
+
+export { detectFormat } from "./detect.ts"
+export { columnNames } from "./names.ts"
+export { RawReadError, type RawReader, type RawTable } from "./raw.ts"
+
+export interface FormatReaderOptions {
+  /** Parser worker threads kept at most (default: CPU count, 2 to 4). */
+  readonly maxWorkers?: number
+  /** Heap cap per worker (default 256 MB). */
+  readonly maxOldGenerationSizeMb?: number
+  readonly maxYoungGenerationSizeMb?: number
+  readonly stackSizeMb?: number
+  /** Wall-clock cap of a profile (default 10 minutes). */
+  readonly profileTimeoutMs?: number
+  /** Longest wait for the next batch of a read (default 10 minutes). */
+  readonly readTimeoutMs?: number
+  /** Rows per batch (default 8192). */
+  readonly batchSize?: number
+  /** Longest text field (default 16 MiB) and record (default 32 MiB), in characters. */
+  readonly maxFieldChars?: number
+  readonly maxRecordChars?: number
+  /** Deepest JSON nesting (default 64). */
+  readonly maxJsonDepth?: number
+  /**
+   * Parse in the calling thread instead of worker threads. Only for debugging and
+   * benchmarks of the parsers themselves: hostile files are not contained.
+   */
+  readonly inProcess?: boolean
+}
+
+export type FormatReaderService = typeof FormatReader.Service
+
+export interface FormatReaderHandle extends FormatReaderService {
+  /** Stops the worker threads. */
+  readonly close: () => Promise<void>
+}
+
+const toUnreadable = (error: unknown): UnreadableFile => {
+  if (error instanceof UnreadableFile) return error
+  const { kind, message } = describeError(error)
+  return new UnreadableFile({ kind, reason: message })
+}
+
+const formatOf = (profile: FileProfile): FileFormat | undefined => {
+  const format = profile.readOptions["format"]
+  return typeof format === "string" && ["csv", "xlsx", "xls", "parquet", "json", "jsonl", "avro"].includes(format)
+    ? (format as FileFormat)
+    : undefined
+}
+
+/** The FormatReader port over a pool of isolated parser workers. */
+export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReaderHandle => {
+  const limits: TextLimits = {
+    maxFieldChars: options.maxFieldChars ?? defaultTextLimits.maxFieldChars,
+    maxRecordChars: options.maxRecordChars ?? defaultTextLimits.maxRecordChars,
+    maxDepth: options.maxJsonDepth ?? defaultTextLimits.maxDepth
+  }
+  const batchSize = Math.max(1, Math.min(options.batchSize ?? 8192, 1 << 20))
+  const pool = options.inProcess === true ? undefined : new WorkerPool({
+    maxWorkers: options.maxWorkers ?? Math.max(2, Math.min(4, availableParallelism())),
+    maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 256,
+    maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb ?? 64,
+    stackSizeMb: options.stackSizeMb ?? 4,
+    profileTimeoutMs: options.profileTimeoutMs ?? 10 * 60_000,
+    readTimeoutMs: options.readTimeoutMs ?? 10 * 60_000
+  })
+
+  const profile = (localFile: string, format: FileFormat, profileOptions: { readonly sheet?: string | undefined }) =>
+    Effect.tryPromise({
+      try: (signal) =>
+        pool === undefined
+          ? profileFile(localFile, format, profileOptions.sheet, limits, batchSize)
+          : pool.profile(localFile, format, profileOptions.sheet, limits, batchSize, signal),
+      catch: toUnreadable
+    })
+
+  const read = (localFile: string, fileProfile: FileProfile, target: ReadonlyArray<Column>): Stream.Stream<ColumnBatch, UnreadableFile> =>
+    Stream.unwrap(Effect.gen(function*() {
+      let format = formatOf(fileProfile)
+      if (format === undefined) {
+        const head = yield* Effect.tryPromise({
+          try: async () => {
+            const { readHead } = await import("./encoding.ts")
+            return (await readHead(localFile, 4096)).head
+          },
+          catch: toUnreadable
+        })
+        format = detectFormat(head, localFile)
+      }
+      if (format === undefined) {
+        return yield* new UnreadableFile({ kind: "unsupported", reason: "the format of the file cannot be determined" })
+      }
+      const known = format
+      return Stream.fromAsyncIterable(
+        {
+          [Symbol.asyncIterator]: () =>
+            (pool === undefined
+              ? readFile(localFile, known, fileProfile, target, limits, batchSize)
+              : pool.read(localFile, known, fileProfile, target, limits, batchSize))[Symbol.asyncIterator]()
+        },
+        toUnreadable
+      )
+    }))
+
+  return {
+    detect: (head, fileName) => Option.fromNullishOr(detectFormat(head, fileName)),
+    profile,
+    read,
+    close: () => pool?.close() ?? Promise.resolve()
+  }
+}
+
+/** FormatReader with worker isolation; the workers stop when the layer's scope closes. */
+export const formatReaderLayer = (options: FormatReaderOptions = {}): Layer.Layer<FormatReader> =>
+  Layer.effect(
+    FormatReader,
+    Effect.acquireRelease(
+      Effect.sync(() => makeFormatReader(options)),
+      (reader) => Effect.promise(() => reader.close())
+    ).pipe(Effect.map(({ detect, profile, read }) => FormatReader.of({ detect, profile, read })))
+  )
+
+export const FormatReaderLive: Layer.Layer<FormatReader> = formatReaderLayer()

@@ -1,0 +1,295 @@
+import type { ColumnType } from "@ingest/domain"
+import { detachString, JsonNumber, JsonText, rawText } from "./cells.ts"
+import type { DeclaredType } from "./raw.ts"
+import {
+  fitsDouble,
+  isNullToken,
+  NUM_FLOAT,
+  NUM_INTEGER,
+  NUM_NONE,
+  ORDER_DMY,
+  ORDER_MDY,
+  ORDER_YMD,
+  orderName,
+  parseBooleanText,
+  scanNumber,
+  scannedInt64,
+  scannedIntDigits,
+  scannedScale,
+  scanTemporal,
+  type DateOrder,
+  TEMPORAL_DATE,
+  TEMPORAL_NAIVE,
+  TEMPORAL_NONE,
+  tOrders,
+  tSeparator
+} from "./values.ts"
+
+/**
+ * Type inference over every value of a column. Each non-null value falls in one category
+ * (boolean, number, temporal, text, binary); a column whose values span categories is STRING.
+ * Within a category the narrowest type that holds EVERY value wins:
+ * - numbers: INTEGER (all integers within int64) → DECIMAL(p,s) (no exponent, p ≤ 38; integers
+ *   beyond int64 alone give DECIMAL(38,0)) → DOUBLE (only if no plain value has more than 15
+ *   significant digits, so nothing is rounded) → STRING;
+ * - temporal text: one date order per column (year-first, day-first or month-first, whichever
+ *   every value allows; when day-first and month-first both remain, month-first if the column
+ *   only uses `/`, day-first otherwise); dates only → DATE, dates and/or naive timestamps →
+ *   TIMESTAMP, zoned timestamps only → TIMESTAMP_TZ, zoned mixed with naive → STRING;
+ * - booleans: `true`/`false` in any case (no yes/no, no 0/1: those keep their own type).
+ * Text formats also map null tokens (empty, NULL, null, NA, N/A) to null; in JSON only `null` is.
+ * JSON strings are only tried as dates/timestamps (a quoted "123" stays text, as its producer chose).
+ */
+
+const CAT_NONE = 0
+const CAT_BOOL = 1
+const CAT_NUM = 2
+const CAT_TEMPORAL = 3
+const CAT_STRING = 4
+const CAT_BINARY = 5
+
+const MAX_SAMPLES = 5
+const MAX_SAMPLE_LENGTH = 256
+const MAX_DECIMAL_PRECISION = 38
+
+export interface InferredColumn {
+  readonly type: ColumnType
+  readonly nullable: boolean
+  readonly precision?: number
+  readonly scale?: number
+  readonly sampleValues: ReadonlyArray<string>
+  /** How a re-read parses this column's text (date order). */
+  readonly hint?: ColumnHint
+}
+
+export interface ColumnHint {
+  readonly dateOrder?: DateOrder
+}
+
+export class ColumnInference {
+  nulls: number
+  nonNull = 0
+  private category = CAT_NONE
+  private allInt = true
+  private decimalOk = true
+  private doubleOk = true
+  private maxIntDigits = 0
+  private maxScale = 0
+  private orders = ORDER_YMD | ORDER_DMY | ORDER_MDY
+  private separators = 0
+  private hasDate = false
+  private hasNaive = false
+  private hasZoned = false
+  readonly samples: Array<string> = []
+  private readonly textValues: boolean
+  private readonly declared: DeclaredType | undefined
+
+  /**
+   * @param textValues strings are text to classify fully, with null tokens (CSV)
+   * @param nullsBefore rows read before this column appeared (JSON keys first seen later)
+   */
+  constructor(textValues: boolean, nullsBefore = 0, declared?: DeclaredType) {
+    this.textValues = textValues
+    this.declared = declared
+    this.nulls = nullsBefore
+  }
+
+  /** Observes `count` values (a missing column array means nulls). */
+  observeAll(values: ReadonlyArray<unknown> | undefined, count: number): void {
+    if (values === undefined) {
+      this.nulls += count
+      return
+    }
+    if (this.textValues) {
+      for (let r = 0; r < count; r++) {
+        const v = values[r]
+        if (typeof v === "string") this.observeText(v)
+        else this.observe(v)
+      }
+    } else {
+      for (let r = 0; r < count; r++) this.observe(values[r])
+    }
+  }
+
+  private sample(text: string): void {
+    const samples = this.samples
+    if (samples.length >= MAX_SAMPLES) return
+    const shown = text.length > MAX_SAMPLE_LENGTH ? text.slice(0, MAX_SAMPLE_LENGTH) + "…" : text
+    for (let k = 0; k < samples.length; k++) if (samples[k] === shown) return
+    samples.push(detachString(shown))
+  }
+
+  private merge(category: number): boolean {
+    if (this.category === category) return true
+    if (this.category === CAT_NONE) {
+      this.category = category
+      return true
+    }
+    this.category = CAT_STRING
+    return false
+  }
+
+  observeText(s: string): void {
+    if (isNullToken(s)) {
+      this.nulls++
+      return
+    }
+    this.nonNull++
+    if (this.samples.length < MAX_SAMPLES) this.sample(s)
+    if (this.category === CAT_STRING || this.declared !== undefined) return
+    const c = s.charCodeAt(0)
+    if (c === 116 || c === 102 || c === 84 || c === 70 || c === 32) {
+      if (parseBooleanText(s) !== undefined) {
+        this.merge(CAT_BOOL)
+        return
+      }
+    }
+    const kind = scanNumber(s)
+    if (kind !== NUM_NONE) {
+      if (this.merge(CAT_NUM)) this.numberText(kind)
+      return
+    }
+    this.temporalText(s)
+  }
+
+  private numberText(kind: number): void {
+    if (kind !== NUM_INTEGER || !scannedInt64) this.allInt = false
+    if (kind === NUM_FLOAT) this.decimalOk = false
+    if (this.doubleOk && !fitsDouble(kind)) this.doubleOk = false
+    if (scannedIntDigits > this.maxIntDigits) this.maxIntDigits = scannedIntDigits
+    if (scannedScale > this.maxScale) this.maxScale = scannedScale
+  }
+
+  private temporalText(s: string): void {
+    const kind = scanTemporal(s)
+    if (kind === TEMPORAL_NONE) {
+      this.category = CAT_STRING
+      return
+    }
+    if (!this.merge(CAT_TEMPORAL)) return
+    this.orders &= tOrders
+    this.separators |= 1 << (tSeparator & 7)
+    if (kind === TEMPORAL_DATE) this.hasDate = true
+    else if (kind === TEMPORAL_NAIVE) this.hasNaive = true
+    else this.hasZoned = true
+    if (this.orders === 0) this.category = CAT_STRING
+  }
+
+  observe(v: unknown): void {
+    if (v === null || v === undefined) {
+      this.nulls++
+      return
+    }
+    this.nonNull++
+    if (this.samples.length < MAX_SAMPLES) this.sample(rawText(v))
+    if (this.category === CAT_STRING || this.declared !== undefined) return
+    switch (typeof v) {
+      case "string":
+        this.temporalText(v)
+        return
+      case "boolean":
+        this.merge(CAT_BOOL)
+        return
+      case "number":
+        if (this.merge(CAT_NUM)) {
+          if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
+            const digits = v === 0 ? 0 : String(Math.abs(v)).length
+            if (digits > this.maxIntDigits) this.maxIntDigits = digits
+          } else {
+            this.allInt = false
+            this.decimalOk = false
+          }
+        }
+        return
+      case "bigint":
+        if (this.merge(CAT_NUM)) {
+          if (v < -9223372036854775808n || v > 9223372036854775807n) this.allInt = false
+          const digits = (v < 0n ? -v : v).toString().length
+          if (digits > this.maxIntDigits) this.maxIntDigits = digits
+          if (digits > 15) this.doubleOk = false
+        }
+        return
+      default:
+        break
+    }
+    if (v instanceof JsonNumber) {
+      if (this.merge(CAT_NUM)) {
+        const kind = scanNumber(v.text)
+        this.numberText(kind === NUM_NONE ? NUM_FLOAT : kind)
+      }
+      return
+    }
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) {
+        this.category = CAT_STRING
+        return
+      }
+      if (this.merge(CAT_TEMPORAL)) {
+        if (v.getTime() % 86_400_000 === 0) this.hasDate = true
+        else this.hasNaive = true
+      }
+      return
+    }
+    if (v instanceof Uint8Array) {
+      this.merge(CAT_BINARY)
+      return
+    }
+    if (v instanceof JsonText || typeof v === "object") {
+      this.category = CAT_STRING
+      return
+    }
+    this.category = CAT_STRING
+  }
+
+  result(totalRows: number): InferredColumn {
+    const nullable = this.nulls > 0 || totalRows === 0
+    const sampleValues = this.samples
+    const declared = this.declared
+    if (declared !== undefined) {
+      return {
+        type: declared.type,
+        nullable: declared.nullable || this.nulls > 0,
+        ...(declared.precision !== undefined ? { precision: declared.precision } : {}),
+        ...(declared.scale !== undefined ? { scale: declared.scale } : {}),
+        sampleValues
+      }
+    }
+    switch (this.category) {
+      case CAT_BOOL:
+        return { type: "BOOLEAN", nullable, sampleValues }
+      case CAT_NUM:
+        if (this.allInt) return { type: "INTEGER", nullable, sampleValues }
+        if (this.decimalOk) {
+          if (this.maxScale === 0) {
+            if (this.maxIntDigits <= MAX_DECIMAL_PRECISION) {
+              return { type: "DECIMAL", nullable, precision: MAX_DECIMAL_PRECISION, scale: 0, sampleValues }
+            }
+          } else if (this.maxIntDigits + this.maxScale <= MAX_DECIMAL_PRECISION) {
+            const precision = Math.max(1, this.maxIntDigits + this.maxScale)
+            return { type: "DECIMAL", nullable, precision, scale: this.maxScale, sampleValues }
+          }
+        }
+        if (this.doubleOk) return { type: "DOUBLE", nullable, sampleValues }
+        return { type: "STRING", nullable, sampleValues }
+      case CAT_TEMPORAL: {
+        if (this.hasZoned && (this.hasNaive || this.hasDate)) return { type: "STRING", nullable, sampleValues }
+        const type: ColumnType = this.hasZoned ? "TIMESTAMP_TZ" : this.hasNaive ? "TIMESTAMP" : "DATE"
+        return { type, nullable, sampleValues, hint: { dateOrder: this.chosenOrder() } }
+      }
+      case CAT_BINARY:
+        return { type: "BINARY", nullable, sampleValues }
+      default:
+        return { type: "STRING", nullable, sampleValues }
+    }
+  }
+
+  private chosenOrder(): DateOrder {
+    const orders = this.orders
+    if (orders & ORDER_YMD) return "ymd"
+    if ((orders & ORDER_DMY) && (orders & ORDER_MDY)) {
+      const onlySlash = this.separators === 1 << (47 & 7)
+      return onlySlash ? "mdy" : "dmy"
+    }
+    return orderName(orders & ORDER_DMY ? ORDER_DMY : ORDER_MDY)
+  }
+}

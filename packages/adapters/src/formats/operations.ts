@@ -1,0 +1,53 @@
+import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
+import type { TextLimits } from "./csv.ts"
+import { InvalidText } from "./encoding.ts"
+import type { ErrorKind } from "./protocol.ts"
+import { RawReadError } from "./raw.ts"
+import { openTable } from "./registry.ts"
+import { profileSource, readSource } from "./table.ts"
+
+/** Profiles a file. A CSV whose guessed encoding turns out wrong later in the file is re-read as windows-1252. */
+export const profileFile = async (
+  path: string,
+  format: FileFormat,
+  sheet: string | undefined,
+  limits: TextLimits,
+  batchSize: number
+): Promise<FileProfile> => {
+  try {
+    return await profileSource(await openTable(format, path, { sheet, batchSize }, limits), format)
+  } catch (error) {
+    if (format !== "csv" || !(error instanceof InvalidText)) throw error
+    const source = await openTable("csv", path, { batchSize, readOptions: { encoding: "windows-1252" } }, limits)
+    return profileSource(source, format)
+  }
+}
+
+/** Reads a profiled file as batches coerced to `target`. */
+export async function* readFile(
+  path: string,
+  format: FileFormat,
+  profile: FileProfile,
+  target: ReadonlyArray<Column>,
+  limits: TextLimits,
+  batchSize: number
+): AsyncGenerator<ColumnBatch> {
+  const sheet = profile.readOptions["sheet"]
+  const source = await openTable(
+    format,
+    path,
+    { sheet: typeof sheet === "string" ? sheet : undefined, readOptions: profile.readOptions, batchSize },
+    limits
+  )
+  yield* readSource(source, profile, target)
+}
+
+/** Every failure as a kind and a message a user can act on. */
+export const describeError = (error: unknown): { kind: ErrorKind; message: string } => {
+  if (error instanceof RawReadError) return { kind: error.kind, message: error.message }
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return { kind: "corrupt", message: "the file is nested too deeply to be read" }
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return { kind: "corrupt", message: `the file could not be read: ${message}` }
+}

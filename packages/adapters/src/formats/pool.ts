@@ -1,0 +1,270 @@
+import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
+import { Worker } from "node:worker_threads"
+import type { TextLimits } from "./csv.ts"
+import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
+import { RawReadError } from "./raw.ts"
+
+export interface PoolOptions {
+  /** Worker threads kept at most (idle ones are reused). */
+  readonly maxWorkers: number
+  /** Heap cap of each worker; a parser that needs more ends as "too-large". */
+  readonly maxOldGenerationSizeMb: number
+  readonly maxYoungGenerationSizeMb: number
+  readonly stackSizeMb: number
+  /** Wall-clock cap of one profile. */
+  readonly profileTimeoutMs: number
+  /** Longest wait for the next batch of a read. */
+  readonly readTimeoutMs: number
+}
+
+const bootstrap = new URL("./worker-bootstrap.mjs", import.meta.url)
+const entry = new URL("./worker.ts", import.meta.url).href
+
+const formatDuration = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)
+
+/** How many batches a worker may prepare ahead of the consumer. */
+const READ_CREDITS = 3
+
+const workerFailure = (error: unknown, maxOldGenerationSizeMb: number): RawReadError => {
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === "ERR_WORKER_OUT_OF_MEMORY") {
+    return new RawReadError("too-large", `reading the file needs more than the ${maxOldGenerationSizeMb} MB of memory allowed`)
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return new RawReadError("corrupt", `the file could not be read: ${message}`)
+}
+
+/**
+ * A small pool of parser worker threads with memory (resourceLimits) and time caps. A worker that
+ * crashes, runs out of memory or over time is terminated and replaced on demand; the process
+ * itself never sees the hostile input.
+ */
+export class WorkerPool {
+  private readonly idle: Array<Worker> = []
+  private readonly waiting: Array<{ resolve: (worker: Worker) => void; reject: (error: unknown) => void }> = []
+  private live = 0
+  private nextId = 1
+  private closed = false
+  private readonly options: PoolOptions
+
+  constructor(options: PoolOptions) {
+    this.options = options
+  }
+
+  /** Starts a worker and resolves once it has loaded its code. */
+  private spawn(): Promise<Worker> {
+    const { maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb } = this.options
+    this.live++
+    return new Promise((resolve, reject) => {
+      let worker: Worker
+      try {
+        worker = new Worker(bootstrap, {
+          workerData: { entry },
+          execArgv: [],
+          resourceLimits: { maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb }
+        })
+      } catch (error) {
+        this.live--
+        return reject(workerFailure(error, maxOldGenerationSizeMb))
+      }
+      // Errors are handled per job; this keeps an error between jobs from being unhandled.
+      worker.on("error", () => {})
+      const onReady = (message: WorkerResponse) => {
+        if (message.type !== "ready") return
+        worker.off("message", onReady)
+        worker.off("exit", onExit)
+        resolve(worker)
+      }
+      const onExit = (code: number) => {
+        worker.off("message", onReady)
+        this.live--
+        reject(new RawReadError("corrupt", `the file reader could not start (exit code ${code})`))
+      }
+      worker.on("message", onReady)
+      worker.once("exit", onExit)
+    })
+  }
+
+  private acquire(): Promise<Worker> {
+    if (this.closed) return Promise.reject(new RawReadError("unsupported", "the format reader is closed"))
+    const worker = this.idle.pop()
+    if (worker !== undefined) {
+      worker.ref()
+      return Promise.resolve(worker)
+    }
+    if (this.live < this.options.maxWorkers) return this.spawn()
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }))
+  }
+
+  private release(worker: Worker): void {
+    const next = this.waiting.shift()
+    if (next !== undefined) return next.resolve(worker)
+    if (this.closed) {
+      this.discard(worker)
+      return
+    }
+    worker.unref()
+    this.idle.push(worker)
+  }
+
+  private discard(worker: Worker): void {
+    this.live--
+    void worker.terminate()
+    const next = this.waiting.shift()
+    if (next !== undefined && !this.closed) this.spawn().then(next.resolve, next.reject)
+  }
+
+  /** Runs `request` on a worker; `onMessage` returns true when the job is over. */
+  private job(
+    worker: Worker,
+    timeoutMs: number,
+    onMessage: (message: WorkerResponse) => void
+  ): { readonly done: Promise<void>; readonly finish: (healthy: boolean) => void; readonly resetTimer: () => void } {
+    let settle: ((error?: RawReadError) => void) | undefined
+    let timer: NodeJS.Timeout | undefined
+    let ended = false
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error))
+    })
+    const resetTimer = () => {
+      if (ended) return
+      if (timer !== undefined) clearTimeout(timer)
+      timer = setTimeout(() => {
+        if (!cleanup()) return
+        this.discard(worker)
+        settle?.(new RawReadError("too-large", `reading the file took longer than ${formatDuration(timeoutMs)}`))
+      }, timeoutMs)
+    }
+    const onError = (error: unknown) => {
+      if (!cleanup()) return
+      this.discard(worker)
+      settle?.(workerFailure(error, this.options.maxOldGenerationSizeMb))
+    }
+    const onExit = (code: number) => {
+      if (!cleanup()) return
+      this.live--
+      settle?.(new RawReadError("corrupt", `the file reader stopped unexpectedly (exit code ${code})`))
+    }
+    /** Ends the job once; false when it had already ended. */
+    const cleanup = (): boolean => {
+      if (ended) return false
+      ended = true
+      if (timer !== undefined) clearTimeout(timer)
+      worker.off("message", onMessage)
+      worker.off("error", onError)
+      worker.off("exit", onExit)
+      return true
+    }
+    worker.on("message", onMessage)
+    worker.on("error", onError)
+    worker.on("exit", onExit)
+    resetTimer()
+    const finish = (healthy: boolean) => {
+      if (!cleanup()) return
+      if (healthy) this.release(worker)
+      else this.discard(worker)
+      settle?.()
+    }
+    return { done, finish, resetTimer }
+  }
+
+  async profile(path: string, format: FileFormat, sheet: string | undefined, limits: TextLimits, batchSize: number, signal?: AbortSignal): Promise<FileProfile> {
+    const worker = await this.acquire()
+    const id = this.nextId++
+    let result: { profile: FileProfile } | { error: RawReadError } | undefined
+    const { done, finish } = this.job(worker, this.options.profileTimeoutMs, (message) => {
+      if (message.id !== id) return
+      result = message.type === "profile"
+        ? { profile: message.profile }
+        : message.type === "error"
+        ? { error: new RawReadError(message.kind, message.message) }
+        : { error: new RawReadError("corrupt", "unexpected answer from the file reader") }
+      finish(true)
+    })
+    const abort = () => finish(false)
+    signal?.addEventListener("abort", abort, { once: true })
+    const request: WorkerRequest = { id, op: "profile", path, format, sheet, limits, batchSize }
+    worker.postMessage(request)
+    try {
+      await done
+    } finally {
+      signal?.removeEventListener("abort", abort)
+    }
+    if (result === undefined) throw new RawReadError("corrupt", "profiling was interrupted")
+    if ("error" in result) throw result.error
+    return result.profile
+  }
+
+  async *read(
+    path: string,
+    format: FileFormat,
+    profile: FileProfile,
+    target: ReadonlyArray<Column>,
+    limits: TextLimits,
+    batchSize: number
+  ): AsyncGenerator<ColumnBatch> {
+    const worker = await this.acquire()
+    const id = this.nextId++
+    const inbox: Array<WorkerResponse> = []
+    let wake: (() => void) | undefined
+    let over = false
+    const { done, finish, resetTimer } = this.job(worker, this.options.readTimeoutMs, (message) => {
+      if (message.id !== id) return
+      if (message.type === "done" || message.type === "error") over = true
+      inbox.push(message)
+      const w = wake
+      wake = undefined
+      w?.()
+    })
+    let failure: RawReadError | undefined
+    done.catch((error: RawReadError) => {
+      failure = error
+      const w = wake
+      wake = undefined
+      w?.()
+    })
+    const request: WorkerRequest = { id, op: "read", path, format, profile, target, limits, batchSize, credits: READ_CREDITS }
+    worker.postMessage(request)
+    let finished = false
+    try {
+      for (;;) {
+        while (inbox.length === 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve))
+        const message = inbox.shift()
+        if (message === undefined) throw failure!
+        if (message.type === "batch") {
+          resetTimer()
+          worker.postMessage({ id, op: "pull" } satisfies WorkerRequest)
+          yield message.batch
+          continue
+        }
+        finished = true
+        finish(true)
+        if (message.type === "error") throw new RawReadError(message.kind, message.message)
+        return
+      }
+    } finally {
+      if (!finished && failure === undefined) {
+        // The consumer stopped early: let the worker wind down, then reuse it (or drop it if it does not answer).
+        worker.postMessage({ id, op: "cancel" } satisfies WorkerRequest)
+        if (over) finish(true)
+        else {
+          const started = Date.now()
+          const poll = setInterval(() => {
+            if (over || Date.now() - started > 5000) {
+              clearInterval(poll)
+              finish(over)
+            }
+          }, 10)
+          poll.unref()
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    const idle = this.idle.splice(0)
+    this.live -= idle.length
+    await Promise.all(idle.map((w) => w.terminate()))
+  }
+}

@@ -1,0 +1,152 @@
+import type { CellValue, Column, ColumnBatch, ColumnWithSamples, FileFormat, FileProfile } from "@ingest/domain"
+import { detachString } from "./cells.ts"
+import { CoercionError, makeCoercer, previewValue } from "./coerce.ts"
+import { ColumnInference, type ColumnHint } from "./infer.ts"
+import { columnNames, nullPrototypeRow, storableText } from "./names.ts"
+import { type DeclaredType, RawReadError, type RawTable } from "./raw.ts"
+
+/** Column-major batch of raw cells; a column array may be missing (all null) or short. */
+export interface ColumnarBatch {
+  readonly length: number
+  readonly columns: ReadonlyArray<ReadonlyArray<unknown> | undefined>
+}
+
+/** A parsed table as profiling and reading consume it. */
+export interface TableSource {
+  /** Labels in file order; may grow while batches are consumed (JSON keys first seen later). */
+  readonly labels: ReadonlyArray<string>
+  readonly declaredTypes?: ReadonlyArray<DeclaredType | undefined> | undefined
+  readonly readOptions: Record<string, unknown>
+  /** Strings are text with null tokens, classified fully (CSV). */
+  readonly textValues: boolean
+  readonly batches: AsyncIterable<ColumnarBatch>
+}
+
+/** Adapts a row-major RawTable (spreadsheets, parquet, avro) to a TableSource. */
+export const fromRawTable = (raw: RawTable): TableSource => ({
+  labels: raw.labels,
+  declaredTypes: raw.declaredTypes,
+  readOptions: raw.readOptions,
+  textValues: false,
+  batches: (async function*() {
+    for await (const rows of raw.batches) {
+      const width = raw.labels.length
+      const columns: Array<Array<unknown>> = []
+      for (let j = 0; j < width; j++) columns.push(new Array(rows.length))
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r]!
+        for (let j = 0; j < width; j++) columns[j]![r] = row[j] ?? null
+      }
+      yield { length: rows.length, columns }
+    }
+  })()
+})
+
+export const PREVIEW_ROWS = 100
+const MAX_PREVIEW_RAW_TEXT = 65_536
+
+/** One pass over the whole table: types, nullability, samples, first rows, row count. */
+export const profileSource = async (source: TableSource, format: FileFormat): Promise<FileProfile> => {
+  const inference: Array<ColumnInference> = []
+  const preview: Array<Array<unknown>> = []
+  let rows = 0
+  for await (const batch of source.batches) {
+    const labels = source.labels
+    while (inference.length < labels.length) {
+      inference.push(new ColumnInference(source.textValues, rows, source.declaredTypes?.[inference.length]))
+    }
+    const n = batch.length
+    for (let j = 0; j < inference.length; j++) inference[j]!.observeAll(batch.columns[j], n)
+    for (let r = 0; r < n && preview.length < PREVIEW_ROWS; r++) {
+      const row: Array<unknown> = []
+      for (let j = 0; j < inference.length; j++) {
+        const v = batch.columns[j]?.[r] ?? null
+        row.push(typeof v === "string" ? detachString(v.length > MAX_PREVIEW_RAW_TEXT ? v.slice(0, MAX_PREVIEW_RAW_TEXT) : v) : v)
+      }
+      preview.push(row)
+    }
+    rows += n
+  }
+  const labels = source.labels
+  while (inference.length < labels.length) inference.push(new ColumnInference(source.textValues, rows, source.declaredTypes?.[inference.length]))
+  if (labels.length === 0) throw new RawReadError("corrupt", "the file has no columns")
+  const names = columnNames(labels)
+  const parseHints: Record<string, ColumnHint> = Object.create(null)
+  const columns: Array<ColumnWithSamples> = inference.map((col, j) => {
+    const inferred = col.result(rows)
+    if (inferred.hint !== undefined) parseHints[names[j]!] = inferred.hint
+    return {
+      name: names[j]!,
+      type: inferred.type,
+      nullable: inferred.nullable,
+      ...(inferred.precision !== undefined ? { precision: inferred.precision } : {}),
+      ...(inferred.scale !== undefined ? { scale: inferred.scale } : {}),
+      sampleValues: inferred.sampleValues.map(storableText)
+    }
+  })
+  const coercers = columns.map((c) => makeCoercer({ ...c, nullable: true }, parseHints[c.name], source.textValues))
+  const previewRows = preview.map((raw) => {
+    const row = nullPrototypeRow()
+    for (let j = 0; j < columns.length; j++) {
+      const column = columns[j]!
+      let value: unknown
+      try {
+        value = previewValue(coercers[j]!(raw[j] ?? null), column.type)
+      } catch {
+        value = raw[j] === null || raw[j] === undefined ? null : String(raw[j])
+      }
+      row[column.name] = typeof value === "string" ? storableText(value) : value
+    }
+    return row
+  })
+  return {
+    columns,
+    sourceLabels: labels.map(storableText),
+    previewRows,
+    totalRows: rows,
+    readOptions: { ...source.readOptions, format, parseHints: { ...parseHints } }
+  }
+}
+
+/** Where a target column's values come from: its index in the profile (= the source). */
+const sourceIndexes = (profile: FileProfile, target: ReadonlyArray<Column>): Array<number> =>
+  target.map((column) => {
+    const index = profile.columns.findIndex((c) => c.name === column.name)
+    if (index === -1) throw new RawReadError("unsupported", `column "${column.name}" is not in the file`)
+    return index
+  })
+
+/** Streams the table coerced to `target`; a value that does not fit fails naming row and column. */
+export async function* readSource(
+  source: TableSource,
+  profile: FileProfile,
+  target: ReadonlyArray<Column>
+): AsyncGenerator<ColumnBatch> {
+  const indexes = sourceIndexes(profile, target)
+  const hints = (profile.readOptions["parseHints"] ?? {}) as Record<string, ColumnHint | undefined>
+  const coercers = target.map((column, i) => makeCoercer(column, hints[profile.columns[indexes[i]!]!.name], source.textValues))
+  let rowsBefore = 0
+  for await (const batch of source.batches) {
+    const n = batch.length
+    const columns: Array<Array<CellValue>> = []
+    for (let i = 0; i < target.length; i++) {
+      const values = batch.columns[indexes[i]!]
+      const coerce = coercers[i]!
+      const out: Array<CellValue> = new Array(n)
+      let r = 0
+      try {
+        if (values === undefined) for (; r < n; r++) out[r] = coerce(null)
+        else for (; r < n; r++) out[r] = coerce(values[r])
+      } catch (error) {
+        const reason = error instanceof CoercionError ? error.message : String(error)
+        throw new RawReadError(
+          "corrupt",
+          `row ${rowsBefore + r + 1}, column "${target[i]!.name}": ${reason}`
+        )
+      }
+      columns.push(out)
+    }
+    rowsBefore += n
+    yield { length: n, columns }
+  }
+}

@@ -1,0 +1,76 @@
+import type { ColumnBatch } from "@ingest/domain"
+import { parentPort } from "node:worker_threads"
+import { describeError, profileFile, readFile } from "./operations.ts"
+import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
+
+/**
+ * Parser worker thread: runs one profile or read at a time for the main thread (see pool.ts).
+ * Reads are flow-controlled: the worker sends at most `credits` batches ahead of the consumer.
+ */
+const port = parentPort
+if (port === null) throw new Error("worker.ts must run in a worker thread")
+
+interface ActiveRead {
+  credits: number
+  cancelled: boolean
+  wake: (() => void) | undefined
+}
+
+const reads = new Map<number, ActiveRead>()
+
+const send = (message: WorkerResponse) => port.postMessage(message)
+
+const sendError = (id: number, error: unknown) => {
+  const { kind, message } = describeError(error)
+  send({ id, type: "error", kind, message })
+}
+
+const waitForCredit = (state: ActiveRead): Promise<void> =>
+  state.credits > 0 || state.cancelled ? Promise.resolve() : new Promise((resolve) => (state.wake = resolve))
+
+const runRead = async (request: Extract<WorkerRequest, { op: "read" }>) => {
+  const state: ActiveRead = { credits: request.credits, cancelled: false, wake: undefined }
+  reads.set(request.id, state)
+  try {
+    const batches = readFile(request.path, request.format, request.profile, request.target, request.limits, request.batchSize)
+    for await (const batch of batches) {
+      await waitForCredit(state)
+      if (state.cancelled) break
+      state.credits--
+      send({ id: request.id, type: "batch", batch: batch satisfies ColumnBatch })
+    }
+    send({ id: request.id, type: "done" })
+  } catch (error) {
+    sendError(request.id, error)
+  } finally {
+    reads.delete(request.id)
+  }
+}
+
+port.on("message", (request: WorkerRequest) => {
+  switch (request.op) {
+    case "profile":
+      profileFile(request.path, request.format, request.sheet, request.limits, request.batchSize).then(
+        (profile) => send({ id: request.id, type: "profile", profile }),
+        (error: unknown) => sendError(request.id, error)
+      )
+      return
+    case "read":
+      void runRead(request)
+      return
+    case "pull":
+    case "cancel": {
+      const state = reads.get(request.id)
+      if (state === undefined) return
+      if (request.op === "pull") state.credits++
+      else state.cancelled = true
+      const wake = state.wake
+      state.wake = undefined
+      wake?.()
+      return
+    }
+  }
+})
+
+// Tells the pool that loading is over, so start-up time does not count against a job's time cap.
+send({ id: 0, type: "ready" })
