@@ -22,6 +22,8 @@ export const AppConfig = Config.all({
   workerConcurrency: Config.Int("INGEST_WORKER_CONCURRENCY").pipe(Config.withDefault(2)),
   /** `false` runs no background workers in this process (API-only replicas). */
   runWorkers: Config.Boolean("INGEST_RUN_WORKERS").pipe(Config.withDefault(true)),
+  /** How long a claimed job is held without renewal: after a crash, the time until another process resumes it. */
+  jobLeaseSeconds: Config.Int("INGEST_JOB_LEASE_SECONDS").pipe(Config.withDefault(30)),
   /** How often each process looks for scheduled connections that are due. */
   schedulerIntervalSeconds: Config.Int("INGEST_SCHEDULER_INTERVAL_SECONDS").pipe(Config.withDefault(10)),
   /** Trace, Debug, Info, Warn, Error; requests are logged at Info. */

@@ -127,7 +127,11 @@ export const makeBackgroundLayer = (config: AppConfig) =>
   Layer.effectDiscard(
     Effect.gen(function*() {
       const syncs = yield* SyncService
-      yield* runWorker({ owner: defaultWorkerOwner(), concurrency: config.workerConcurrency }).pipe(
+      yield* runWorker({
+        owner: defaultWorkerOwner(),
+        concurrency: config.workerConcurrency,
+        leaseDuration: Duration.seconds(config.jobLeaseSeconds)
+      }).pipe(
         Effect.provide(JobHandlersLive),
         Effect.forkScoped
       )
