@@ -3,7 +3,7 @@ import { EngineUnavailable } from "@ingest/domain"
 import { Duration, Effect, Result } from "effect"
 import { describeSqlError, openPgClient } from "./client.ts"
 import { parsePostgresConfig, type PostgresSourceConfig } from "./config.ts"
-import { loadRelations, logicalReplicationEnabled, toDiscoveredStream } from "./discover.ts"
+import { loadRelations, toDiscoveredStream } from "./discover.ts"
 
 /** Bounds a whole check or discovery, so a server that accepts and then hangs cannot stall a request. */
 const operationTimeout = Duration.seconds(60)
@@ -48,9 +48,9 @@ export const discoverPostgres = (source: Source): Effect.Effect<ReadonlyArray<Di
   return Effect.scoped(
     Effect.gen(function*() {
       const sql = yield* openPgClient(config)
-      const logical = yield* logicalReplicationEnabled(sql)
+      // The local engine cannot run CDC yet, so it never offers it, whatever the server's wal_level.
       const relations = yield* loadRelations(sql, config.schemas)
-      return relations.map((relation) => toDiscoveredStream(relation, logical))
+      return relations.map((relation) => toDiscoveredStream(relation, false))
     })
   ).pipe(
     Effect.mapError((error) => unreachable(config, describeSqlError(error, config))),
