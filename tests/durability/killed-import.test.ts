@@ -35,7 +35,7 @@ const startProcess = async () => {
   return proc
 }
 
-const call = async (method: string, url: string, body?: BodyInit) => {
+const call = async (method: string, url: string, body?: FormData) => {
   const res = await fetch(`http://127.0.0.1:${port}${url}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "x-tenant-id": tenant },
