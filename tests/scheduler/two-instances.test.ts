@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, pgHost, pgPort, pgUser } from "../support/postgres.ts"
 import type { RunningService } from "../support/server.ts"
@@ -14,14 +17,19 @@ let first: RunningService
 let second: RunningService
 let call: ReturnType<typeof api>
 let connectionId: string
+let shared: string
 
 beforeAll(async () => {
   stateDb = createTestDatabase()
   sourceDb = createTestDatabase("ingest_src")
   sourceDb.exec("CREATE TABLE public.items (id int PRIMARY KEY, name text); INSERT INTO public.items VALUES (1, 'a'), (2, 'b');")
-  // Replicas share the database and the key that encrypts connector secrets.
+  // Replicas share the database, the file storage, the warehouse and the key that encrypts
+  // connector secrets (in production: one PostgreSQL, S3, one INGEST_SECRET_KEY).
+  shared = mkdtempSync(path.join(tmpdir(), "ingest-shared-"))
   const env = {
     DATABASE_URL: stateDb.url,
+    INGEST_STORAGE_URL: `file://${shared}/storage`,
+    INGEST_WAREHOUSE_URL: `file://${shared}/warehouse`,
     INGEST_SCHEDULER_INTERVAL_SECONDS: "1",
     INGEST_SECRET_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")
   }
@@ -49,6 +57,7 @@ afterAll(async () => {
   await second?.stop()
   stateDb?.drop()
   sourceDb?.drop()
+  if (shared !== undefined) rmSync(shared, { recursive: true, force: true })
 })
 
 const syncCount = () => Number(stateDb.exec(`SELECT count(*) FROM syncs WHERE connection_id = '${connectionId}'`).trim())
@@ -74,7 +83,7 @@ describe("cron scheduler across processes", () => {
     await settle()
     expect(syncCount()).toBe(2)
     const history = await call("GET", `/api/v1/syncs?connectionId=${connectionId}`)
-    expect(history.body.content.map((s: any) => s.status)).toEqual(["SUCCEEDED", "SUCCEEDED"])
+    expect(history.body.content.map((s: any) => [s.status, s.error])).toEqual([["SUCCEEDED", null], ["SUCCEEDED", null]])
   })
 
   it("times missed while no process ran start once, then the schedule resumes in the future", async () => {
