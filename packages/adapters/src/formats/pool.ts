@@ -192,7 +192,9 @@ export class WorkerPool {
     }
     if (result === undefined) throw new RawReadError("corrupt", "profiling was interrupted")
     if ("error" in result) throw result.error
-    return result.profile
+    // Rows arrive as ordinary objects; they go back to null-prototype maps (`__proto__` is a plain key).
+    const previewRows = result.profile.previewRows.map((row) => Object.assign(Object.create(null) as Record<string, unknown>, row))
+    return { ...result.profile, previewRows }
   }
 
   async *read(
