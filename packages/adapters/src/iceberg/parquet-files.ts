@@ -1,17 +1,20 @@
 import { InfrastructureError } from "@ingest/domain"
 import type { ObjectStore } from "@ingest/domain"
-import * as A from "apache-arrow"
+import type * as A from "apache-arrow"
 import { Effect, Exit, Fiber, Stream } from "effect"
 import type { Scope } from "effect"
-import * as Parquet from "parquet-wasm"
 import type { DataFile } from "./manifest.ts"
-import type { WritableType } from "./schema.ts"
+import type { EncodeJob, ParquetEncoder } from "./parquet-encoder.ts"
+import { workerParquetEncoder } from "./parquet-encoder-pool.ts"
+import { plainColumnsOf } from "./parquet-properties.ts"
+import type { ColumnSpec } from "./parquet-transfer.ts"
 import type { ColumnMetrics, MetricsAccumulator } from "./stats.ts"
 import { makeAccumulator } from "./stats.ts"
 
-// Streams Arrow record batches into zstd Parquet data files through parquet-wasm's streaming
-// writer: batches go in as they come, Parquet bytes flow straight to the object store, so memory
-// stays bounded by one row group. A new file starts once the current one reaches the target size.
+// Streams Arrow record batches into zstd Parquet data files: batches go to a Parquet encoder (by
+// default on another thread) as they come, Parquet bytes flow straight to the object store, so
+// memory stays bounded by about one row group. A new file starts once the current one reaches
+// the target size. Column metrics for the manifest are taken here, before a batch leaves.
 
 export interface DataFileWriterOptions {
   readonly store: ObjectStore
@@ -21,16 +24,22 @@ export interface DataFileWriterOptions {
   readonly dataUriPrefix: string
   /** Unique per write: part of every file name. */
   readonly writeId: string
-  /** Field id and type of every Arrow column, in order. */
-  readonly fields: ReadonlyArray<{ readonly id: number; readonly type: WritableType }>
+  /** Name, field id and type of every Arrow column, in order. */
+  readonly fields: ReadonlyArray<ColumnSpec>
   /** Table schema JSON stored in the Parquet footer (`iceberg.schema`), as Java does. */
   readonly icebergSchemaJson: string
   readonly targetFileBytes?: number | undefined
   readonly rowGroupRows?: number | undefined
+  /** Where Parquet is encoded; by default on the shared encoder threads. */
+  readonly encoder?: ParquetEncoder | undefined
 }
 
 export interface DataFileWriter {
-  write(batch: A.RecordBatch): Effect.Effect<void, InfrastructureError>
+  /**
+   * Adds a batch. `movable`: its buffers belong to the writer alone and may be moved to the
+   * encoder thread instead of copied (the batch must not be used afterwards).
+   */
+  write(batch: A.RecordBatch, movable?: boolean): Effect.Effect<void, InfrastructureError>
   /** Closes the open file and returns every file written. */
   readonly finish: Effect.Effect<ReadonlyArray<DataFile>, InfrastructureError>
   /** Rows accepted and Parquet bytes produced so far. */
@@ -47,19 +56,17 @@ const initialCompressionRatio = 0.3
 interface OpenFile {
   readonly key: string
   readonly uri: string
-  readonly controller: ReadableStreamDefaultController<unknown>
-  readonly wakeups: Array<() => void>
+  readonly job: EncodeJob
   readonly put: Fiber.Fiber<{ readonly size: number }, InfrastructureError>
   readonly accumulators: ReadonlyArray<MetricsAccumulator>
   /** Parquet bytes that have left the writer. */
   bytesOut: number
   arrowBytes: number
   rows: number
+  /** The upload has ended (normally only after the last batch). */
   done: boolean
+  closing: boolean
 }
-
-const failure = (what: string) => (cause: unknown) =>
-  new InfrastructureError({ reason: `${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
 
 const arrowByteSize = (batch: A.RecordBatch): number => {
   let total = 0
@@ -73,23 +80,13 @@ const arrowByteSize = (batch: A.RecordBatch): number => {
   return total
 }
 
-/** Arrow JS batch → parquet-wasm batches (through Arrow IPC, the bridge into wasm memory). */
-const toWasmBatches = (batch: A.RecordBatch): Array<Parquet.RecordBatch> => {
-  const ipc = A.tableToIPC(new A.Table([batch]), "stream")
-  const table = Parquet.Table.fromIPCStream(ipc)
-  try {
-    return table.recordBatches()
-  } finally {
-    table.free()
-  }
-}
-
 export const makeDataFileWriter = (
   options: DataFileWriterOptions
 ): Effect.Effect<DataFileWriter, never, Scope.Scope> =>
   Effect.gen(function*() {
     const target = options.targetFileBytes ?? defaultTargetFileBytes
     const rowGroupRows = options.rowGroupRows ?? defaultRowGroupRows
+    const encoder = options.encoder ?? workerParquetEncoder()
     const written: Array<DataFile> = []
     let fileNumber = 0
     let ratio = initialCompressionRatio
@@ -97,43 +94,27 @@ export const makeDataFileWriter = (
     let closedRows = 0
     let closedBytes = 0
 
-    const properties = () =>
-      new Parquet.WriterPropertiesBuilder()
-        .setCompression(Parquet.Compression.ZSTD)
-        .setMaxRowGroupSize(rowGroupRows)
-        .setCreatedBy("ingest iceberg writer")
-        .setKeyValueMetadata(new Map([["iceberg.schema", options.icebergSchemaJson]]))
-        .build()
-
-    const wake = (file: OpenFile) => {
-      for (const resume of file.wakeups.splice(0)) resume()
+    /** Metrics and sizes of a batch, taken before the batch may move to another thread. */
+    const account = (file: Pick<OpenFile, "accumulators" | "rows" | "arrowBytes">, batch: A.RecordBatch) => {
+      file.rows += batch.numRows
+      file.arrowBytes += arrowByteSize(batch)
+      batch.data.children.forEach((child, index) => file.accumulators[index]!.add(child))
     }
 
-    const startFile = (first: ReadonlyArray<Parquet.RecordBatch>) =>
+    const startFile = (first: A.RecordBatch, movable: boolean) =>
       Effect.gen(function*() {
         const name = `00000-${fileNumber}-${options.writeId}-${String(fileNumber).padStart(5, "0")}.parquet`
         fileNumber++
-        const wakeups: Array<() => void> = []
-        let controller!: ReadableStreamDefaultController<unknown>
-        const input = new ReadableStream<unknown>({
-          start: (c) => {
-            controller = c
-          },
-          pull: () => {
-            for (const resume of wakeups.splice(0)) resume()
-          }
-        }, { highWaterMark: 2 })
-        for (const batch of first) controller.enqueue(batch)
-        // The writer reads the first batch (for the schema) before it hands out its output.
-        const output = yield* Effect.tryPromise({
-          try: () => Parquet.transformParquetStream(input, properties()),
-          catch: failure("cannot start the Parquet writer")
-        })
+        const counts = { accumulators: options.fields.map((f) => makeAccumulator(f.type)), rows: 0, arrowBytes: 0 }
+        account(counts, first)
+        const spec = {
+          rowGroupRows,
+          icebergSchemaJson: options.icebergSchemaJson,
+          plainColumns: plainColumnsOf(first, rowGroupRows)
+        }
+        const job = yield* encoder.open(spec, options.fields, first, movable)
         const state: { file?: OpenFile } = {}
-        const body = Stream.fromReadableStream<Uint8Array, InfrastructureError>({
-          evaluate: () => output as ReadableStream<Uint8Array>,
-          onError: failure("Parquet encoding failed")
-        }).pipe(Stream.tap((chunk) =>
+        const body = job.output.pipe(Stream.tap((chunk) =>
           Effect.sync(() => {
             if (state.file !== undefined) state.file.bytesOut += chunk.byteLength
           })
@@ -141,48 +122,43 @@ export const makeDataFileWriter = (
         const key = `${options.dataKeyPrefix}${name}`
         const put = yield* options.store.put(key, body).pipe(
           Effect.ensuring(Effect.sync(() => {
-            if (state.file !== undefined) {
-              state.file.done = true
-              wake(state.file)
-            }
+            const file = state.file
+            if (file === undefined) return
+            file.done = true
+            // The upload ended before the input did: stop the encoder, so a waiting write wakes.
+            if (!file.closing) file.job.abort()
           })),
           Effect.forkDetach
         )
         const file: OpenFile = {
           key,
           uri: `${options.dataUriPrefix}${name}`,
-          controller,
-          wakeups,
+          job,
           put,
-          accumulators: options.fields.map((f) => makeAccumulator(f.type)),
+          ...counts,
           bytesOut: 0,
-          arrowBytes: 0,
-          rows: 0,
-          done: false
+          done: false,
+          closing: false
         }
         state.file = file
         return file
       })
 
-    /** Waits until the Parquet writer wants more input (or has stopped). */
-    const awaitCapacity = (file: OpenFile): Effect.Effect<void, InfrastructureError> =>
-      Effect.gen(function*() {
-        while (!file.done && (file.controller.desiredSize ?? 1) <= 0) {
-          yield* Effect.callback<void>((resume) => {
-            file.wakeups.push(() => resume(Effect.void))
-          })
-        }
-        if (file.done) {
-          // The upload ended before the input did: surface its error.
-          yield* Fiber.join(file.put)
-          return yield* new InfrastructureError({ reason: `Parquet writer for ${file.key} stopped early` })
-        }
-      })
+    /**
+     * A failed hand-over reports the upload's error when the upload failed (the usual root
+     * cause: the encoder stops once nobody takes its output). A stopped encoder always ends the
+     * upload too, so waiting for it cannot hang.
+     */
+    const handOver = (file: OpenFile, batch: A.RecordBatch, movable: boolean) =>
+      file.job.write(batch, movable).pipe(
+        Effect.catch((error: InfrastructureError) => Fiber.join(file.put).pipe(Effect.andThen(Effect.fail(error))))
+      )
 
     const closeFile = (file: OpenFile) =>
       Effect.gen(function*() {
         open = undefined
-        file.controller.close()
+        file.closing = true
+        file.job.end()
         const { size } = yield* Fiber.join(file.put)
         if (size !== file.bytesOut) {
           return yield* new InfrastructureError({
@@ -202,16 +178,13 @@ export const makeDataFileWriter = (
         const file = open
         if (file === undefined || Exit.isSuccess(exit)) return
         open = undefined
-        try {
-          file.controller.error(new Error("write aborted"))
-        } catch {
-          // already closed
-        }
+        file.closing = true
+        file.job.abort()
         yield* Fiber.interrupt(file.put)
       })
     )
 
-    const write = (batch: A.RecordBatch): Effect.Effect<void, InfrastructureError> =>
+    const write = (batch: A.RecordBatch, movable = false): Effect.Effect<void, InfrastructureError> =>
       Effect.gen(function*() {
         if (batch.numRows === 0) return
         if (batch.numCols !== options.fields.length) {
@@ -219,21 +192,14 @@ export const makeDataFileWriter = (
             reason: `record batch has ${batch.numCols} columns, the table write expects ${options.fields.length}`
           })
         }
-        const wasmBatches = yield* Effect.try({
-          try: () => toWasmBatches(batch),
-          catch: failure("cannot hand the record batch to the Parquet writer")
-        })
         let file = open
         if (file === undefined) {
-          file = yield* startFile(wasmBatches)
+          file = yield* startFile(batch, movable)
           open = file
         } else {
-          for (const b of wasmBatches) file.controller.enqueue(b)
+          account(file, batch)
+          yield* handOver(file, batch, movable)
         }
-        file.rows += batch.numRows
-        file.arrowBytes += arrowByteSize(batch)
-        batch.data.children.forEach((child, index) => file.accumulators[index]!.add(child))
-        yield* awaitCapacity(file)
         if (Math.max(file.bytesOut, file.arrowBytes * ratio) >= target) yield* closeFile(file)
       })
 

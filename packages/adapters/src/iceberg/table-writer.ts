@@ -18,6 +18,8 @@ import type { DataFile, ManifestFileEntry } from "./manifest.ts"
 import { decodeManifestList, encodeManifest, encodeManifestList } from "./manifest.ts"
 import { currentSchema, currentSnapshot, currentSnapshotId } from "./metadata.ts"
 import type { DataFileWriter } from "./parquet-files.ts"
+import { prewarmParquetEncoder } from "./parquet-encoder-pool.ts"
+import { inlineParquetEncoder } from "./parquet-encoder.ts"
 import { defaultTargetFileBytes, makeDataFileWriter } from "./parquet-files.ts"
 import type { FieldPlan } from "./schema.ts"
 import { columnOfField, initialSchema, resolveSchema, tableName, writableTypeOfField } from "./schema.ts"
@@ -35,6 +37,11 @@ export interface IcebergTableWriterOptions {
   /** Rows per Arrow batch handed to the Parquet writer. */
   readonly batchRows?: number | undefined
   readonly rowGroupRows?: number | undefined
+  /**
+   * Where Parquet is compressed: on the shared encoder threads ("worker", the default), so that
+   * reading and converting rows overlaps with encoding, or on the writing thread ("inline").
+   */
+  readonly parquetEncoding?: "worker" | "inline" | undefined
   readonly maxCommitAttempts?: number | undefined
   /** Extra properties of tables this writer creates. */
   readonly tableProperties?: Readonly<Record<string, string>> | undefined
@@ -117,6 +124,9 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
   const { catalog, warehouse } = options
   const batchRows = Math.max(1, options.batchRows ?? defaultBatchRows)
   const maxAttempts = Math.max(1, options.maxCommitAttempts ?? defaultMaxCommitAttempts)
+  const encodeOnThreads = options.parquetEncoding !== "inline"
+  // An encoder thread takes about half a second to start: begin now rather than at the first file.
+  if (encodeOnThreads) prewarmParquetEncoder()
 
   const mustLoad = (table: TableIdent) =>
     Effect.flatMap(catalog.loadTable(table), (loaded) =>
@@ -378,6 +388,7 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
   ): Effect.Effect<WriteResult, E | Invalid | InfrastructureError> =>
     Effect.gen(function*() {
       yield* validateRequest(request)
+      if (encodeOnThreads) prewarmParquetEncoder()
       const loaded = yield* ensureTable(request.table, request.columns)
       const earlier = findCommit(loaded, request.commitId)
       if (earlier !== undefined) return alreadyCommitted(earlier)
@@ -390,10 +401,11 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
           dataKeyPrefix: `${baseKey}/data/`,
           dataUriPrefix: `${table.metadata.location}/data/`,
           writeId: randomUUID(),
-          fields: plan.map((p) => ({ id: p.field.id, type: p.type })),
+          fields: plan.map((p) => ({ name: p.field.name, id: p.field.id, type: p.type, nullable: !p.field.required })),
           icebergSchemaJson: stringifyIcebergJson(schema),
           targetFileBytes: options.targetFileBytes ?? defaultTargetFileBytes,
-          rowGroupRows: options.rowGroupRows
+          rowGroupRows: options.rowGroupRows,
+          encoder: encodeOnThreads ? undefined : inlineParquetEncoder
         })
         yield* feed({ plan, arrowSchema, writer })
         return yield* writer.finish
@@ -458,7 +470,8 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
                   ? new Invalid({ field: error.column, reason: error.message })
                   : new InfrastructureError({ reason: `cannot build a record batch: ${String(error)}` })
             })
-            yield* writer.write(batch)
+            // Built here from the caller's values: its buffers can move to the encoder thread.
+            yield* writer.write(batch, true)
           })
         yield* Stream.runForEach(request.batches, (batch: ColumnBatch) =>
           Effect.gen(function*() {
