@@ -74,7 +74,8 @@ export const uniqueIdentifiers = (labels: ReadonlyArray<string>): Array<string> 
   return labels.map((label, index) => {
     const base = label.trim() === "" ? `column_${index + 1}` : sanitizeIdentifier(label, `column_${index + 1}`)
     let name = base
-    for (let n = 2; taken.has(name); n++) name = `${base}_${n}`
+    // the suffix must not push a name past the 128-character limit
+    for (let n = 2; taken.has(name); n++) name = `${base.slice(0, 128 - `_${n}`.length)}_${n}`
     taken.add(name)
     return name
   })

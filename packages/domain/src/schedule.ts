@@ -16,9 +16,16 @@ export const parseSchedule = (expression: string): Result.Result<Cron.Cron, Inva
     )
   }
   const parsed = Cron.parse(fields.join(" "), "UTC")
-  return Result.isFailure(parsed)
-    ? Result.fail(new Invalid({ field: "syncSchedule", reason: `Invalid cron expression "${expression}": ${parsed.failure.message}` }))
-    : Result.succeed(parsed.success)
+  if (Result.isFailure(parsed)) {
+    return Result.fail(new Invalid({ field: "syncSchedule", reason: `Invalid cron expression "${expression}": ${parsed.failure.message}` }))
+  }
+  // Each field can be valid while no date matches them all (February 30th); Cron.next throws then.
+  try {
+    Cron.next(parsed.success, 0)
+  } catch {
+    return Result.fail(new Invalid({ field: "syncSchedule", reason: `syncSchedule "${expression}" never runs: no date matches it` }))
+  }
+  return Result.succeed(parsed.success)
 }
 
 /** The first due time strictly after `after`. */

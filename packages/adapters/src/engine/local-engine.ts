@@ -1,5 +1,5 @@
 import type { CheckResult, Connection, DiscoveredStream, EngineError, JobState, Source, Sync } from "@ingest/domain"
-import { ConnectorEngine, EngineUnsupported, FormatReader } from "@ingest/domain"
+import { Conflict, ConnectorEngine, EngineUnsupported, FormatReader, isActiveSync } from "@ingest/domain"
 import { Effect, Layer, Option } from "effect"
 import { checkPostgres, discoverPostgres } from "./postgres/connector.ts"
 import { checkS3, discoverS3 } from "./s3/connector.ts"
@@ -74,7 +74,13 @@ export const makeLocalEngine = (deps: LocalEngineDeps = {}): typeof ConnectorEng
       ),
     // The sync record, kept up to date by whoever runs the job, is the job's state.
     jobState: (sync) => Effect.succeed(jobStateOf(sync)),
-    cancelJob: (sync) => deps.cancel === undefined ? Effect.void : deps.cancel(sync)
+    // As for jobState, the sync record says whether the job still runs.
+    cancelJob: (sync) =>
+      !isActiveSync(sync.status)
+        ? Effect.fail(new Conflict({ reason: `Sync ${sync.id} is ${sync.status}; its job is no longer running` }))
+        : deps.cancel === undefined
+        ? Effect.void
+        : deps.cancel(sync)
   })
 }
 

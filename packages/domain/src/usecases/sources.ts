@@ -21,7 +21,14 @@ export interface UpdateSourceInput {
   readonly connectionConfig?: ConnectionConfig | undefined
 }
 
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+/** JSON with object keys sorted: the same config sent with its keys in another order is the same config. */
+const canonicalJson = (value: unknown) =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v)
+
+const sameJson = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
 
 export class SourceService extends Context.Service<SourceService>()("ingest/SourceService", {
   make: Effect.gen(function*() {
