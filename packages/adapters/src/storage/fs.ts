@@ -53,6 +53,9 @@ const ioOptional = <A>(what: string, run: () => Promise<A>): Effect.Effect<Optio
 
 const notFound = (key: string) => new InfrastructureError({ reason: `object not found: ${key}` })
 
+/** Bytes gathered before one write of a streamed put. */
+const coalesceBytes = 1024 * 1024
+
 /** Writes the whole buffer: FileHandle.write may write fewer bytes than asked. */
 const writeFully = async (handle: fsp.FileHandle, bytes: Uint8Array) => {
   let offset = 0
@@ -155,13 +158,24 @@ export const makeFsObjectStore = (rootDir: string): ObjectStore => {
 
     put: (key, body) =>
       writeAtomically(key, (handle) => {
+        // Small chunks (64 KiB from an HTTP body) are gathered into ~1 MiB writes: one write
+        // per chunk costs more than the bytes themselves.
         let size = 0
-        return Stream.runForEach(body, (chunk) =>
-          io(`write ${key}`, () => writeFully(handle, chunk)).pipe(
-            Effect.map(() => {
-              size += chunk.length
-            })
-          )).pipe(Effect.map(() => size))
+        let pending: Array<Uint8Array> = []
+        let pendingBytes = 0
+        const flush = io(`write ${key}`, async () => {
+          if (pendingBytes === 0) return
+          const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
+          pending = []
+          pendingBytes = 0
+          await writeFully(handle, bytes)
+        })
+        return Stream.runForEach(body, (chunk) => {
+          size += chunk.length
+          pending.push(chunk)
+          pendingBytes += chunk.length
+          return pendingBytes >= coalesceBytes ? flush : Effect.void
+        }).pipe(Effect.andThen(flush), Effect.map(() => size))
       }),
 
     putBytes: (key, bytes) =>
