@@ -4,6 +4,7 @@ import { crc32, inflateRawSync, zstdDecompressSync } from "node:zlib"
 import snappy from "snappyjs"
 import type { ColumnType } from "@ingest/domain"
 import { type DeclaredType, type RawReader, RawReadError } from "./raw.ts"
+import { nestedJsonText } from "./cells.ts"
 
 /**
  * Avro object container reader. The container framing (header, blocks, sync markers) and the
@@ -185,27 +186,6 @@ const timeOfMicros = (micros: bigint): string => {
 const uuidText = (bytes: Uint8Array): string => {
   const hex = Buffer.from(bytes).toString("hex")
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-}
-
-/** Serialises decoded values (already passed through `toJson`) as JSON text; bigints keep all digits. */
-export const jsonText = (value: unknown): string => {
-  if (value === null || value === undefined) return "null"
-  switch (typeof value) {
-    case "bigint":
-      return value.toString()
-    case "number":
-      return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value))
-    case "boolean":
-      return value ? "true" : "false"
-    case "string":
-      return JSON.stringify(value)
-  }
-  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString("base64"))
-  if (Array.isArray(value)) return `[${value.map(jsonText).join(",")}]`
-  if (value instanceof Map) {
-    return `{${[...value].map(([k, v]) => `${JSON.stringify(String(k))}:${jsonText(v)}`).join(",")}}`
-  }
-  return `{${Object.entries(value as object).map(([k, v]) => `${JSON.stringify(k)}:${jsonText(v)}`).join(",")}}`
 }
 
 class SchemaCompiler {
@@ -405,7 +385,7 @@ class SchemaCompiler {
         return object
       },
       declared: declared("STRING"),
-      toColumn: (v) => jsonText(compiled.toJson(v))
+      toColumn: (v) => nestedJsonText(compiled.toJson(v))
     }
     // Registered before the fields so that recursive records resolve.
     if (name) this.named.set(name, compiled)
@@ -448,7 +428,7 @@ class SchemaCompiler {
     const toJson = keyed
       ? (v: unknown) => new Map((v as Array<[string, unknown]>).map(([k, x]) => [k, items.toJson(x)]))
       : (v: unknown) => (v as Array<unknown>).map((x) => items.toJson(x))
-    return { decode, minWidth: 1, toJson, declared: declared("STRING"), toColumn: (v) => jsonText(toJson(v)) }
+    return { decode, minWidth: 1, toJson, declared: declared("STRING"), toColumn: (v) => nestedJsonText(toJson(v)) }
   }
 
   private union(branches: Array<Compiled>): Compiled {
@@ -491,7 +471,7 @@ class SchemaCompiler {
         if (json === null || json === undefined) return null
         if (typeof json === "string") return json
         if (typeof json === "number" || typeof json === "bigint" || typeof json === "boolean") return String(json)
-        return jsonText(json)
+        return nestedJsonText(json)
       }
     }
   }

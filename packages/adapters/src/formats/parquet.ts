@@ -4,6 +4,7 @@ import * as arrow from "apache-arrow"
 import type * as ParquetWasm from "parquet-wasm"
 import type { ColumnType } from "@ingest/domain"
 import { type DeclaredType, type RawReader, RawReadError } from "./raw.ts"
+import { nestedJsonText } from "./cells.ts"
 
 /**
  * Parquet reader on parquet-wasm (arrow-rs) + apache-arrow, one row group at a time.
@@ -573,7 +574,7 @@ const jsonValueOf = (type: arrow.DataType): Convert => {
       const out = new Map<string, unknown>()
       for (const [k, x] of v as Iterable<[unknown, unknown]>) {
         const keyText = key(k)
-        out.set(typeof keyText === "string" ? keyText : jsonText(keyText), value(x))
+        out.set(typeof keyText === "string" ? keyText : nestedJsonText(keyText), value(x))
       }
       return out
     }
@@ -591,25 +592,6 @@ const jsonValueOf = (type: arrow.DataType): Convert => {
   if (arrow.DataType.isUnion(type)) return (v) => (v == null ? null : v)
   if (arrow.DataType.isFloat(type)) return (v) => (v == null || Number.isFinite(v) ? v : String(v))
   return (v) => (v === undefined ? null : v)
-}
-
-/** Serialises nested values as JSON text; bigints keep all digits, bytes become base64. */
-const jsonText = (value: unknown): string => {
-  if (value === null || value === undefined) return "null"
-  switch (typeof value) {
-    case "bigint":
-      return value.toString()
-    case "number":
-      return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value))
-    case "boolean":
-      return value ? "true" : "false"
-    case "string":
-      return JSON.stringify(value)
-  }
-  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString("base64"))
-  if (Array.isArray(value)) return `[${value.map(jsonText).join(",")}]`
-  if (value instanceof Map) return `{${[...value].map(([k, v]) => `${JSON.stringify(String(k))}:${jsonText(v)}`).join(",")}}`
-  return JSON.stringify(String(value))
 }
 
 /** Converts a value from `vector.get` into the value handed out for a top-level column. */
@@ -640,7 +622,7 @@ const columnValueOf = (type: arrow.DataType): Convert => {
   return (v) => {
     if (v == null) return null
     const plain = json(v)
-    return typeof plain === "string" ? plain : jsonText(plain)
+    return typeof plain === "string" ? plain : nestedJsonText(plain)
   }
 }
 
