@@ -1,47 +1,20 @@
 import avro from "avsc"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
 import path from "node:path"
 import { crc32, deflateRawSync } from "node:zlib"
 import snappy from "snappyjs"
-import { afterAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { readAvro } from "../../packages/adapters/src/formats/avro.ts"
-import { RawReadError, type RawTable } from "../../packages/adapters/src/formats/raw.ts"
+import { allRows, corpus, haveCorpus, rejection, scratchDir, truth, warnIfNoCorpus } from "./raw-support.ts"
 
-const repoRoot = path.resolve(import.meta.dirname, "../..")
-const corpus = path.resolve(repoRoot, "../shared/corpus")
-const haveCorpus = existsSync(path.join(corpus, "truth.json"))
-if (!haveCorpus) console.warn(`[avro tests] ${corpus} is missing: corpus tests are skipped`)
-
-const work = mkdtempSync(path.join(tmpdir(), "avro-reader-"))
-afterAll(() => rmSync(work, { recursive: true, force: true }))
-
-const allRows = async (table: RawTable): Promise<Array<ReadonlyArray<unknown>>> => {
-  const rows: Array<ReadonlyArray<unknown>> = []
-  for await (const batch of table.batches) rows.push(...batch)
-  return rows
-}
+warnIfNoCorpus("avro")
+const work = scratchDir("avro-reader-")
 
 const readAll = async (file: string) => {
   const table = await readAvro(file, {})
   return { table, rows: await allRows(table) }
 }
 
-const rejection = async (promise: Promise<unknown>): Promise<RawReadError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e
-  )
-  expect(error).toBeInstanceOf(RawReadError)
-  return error as RawReadError
-}
-
-interface Truth {
-  readonly rows: number | null
-  readonly columns: ReadonlyArray<string> | null
-  readonly expect?: string | null
-}
-const truth: Record<string, Truth> = haveCorpus ? JSON.parse(readFileSync(path.join(corpus, "truth.json"), "utf8")) : {}
 const avroKeys = Object.keys(truth).filter((key) => key.startsWith("avro/"))
 
 describe.skipIf(!haveCorpus)("readAvro on the conformance corpus", () => {

@@ -1,25 +1,14 @@
 import * as arrow from "apache-arrow"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import * as parquetWasm from "parquet-wasm"
-import { afterAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { readParquet } from "../../packages/adapters/src/formats/parquet.ts"
-import { RawReadError, type RawTable } from "../../packages/adapters/src/formats/raw.ts"
+import { RawReadError } from "../../packages/adapters/src/formats/raw.ts"
+import { allRows, corpus, haveCorpus, rejection, scratchDir, truth, warnIfNoCorpus } from "./raw-support.ts"
 
-const repoRoot = path.resolve(import.meta.dirname, "../..")
-const corpus = path.resolve(repoRoot, "../shared/corpus")
-const haveCorpus = existsSync(path.join(corpus, "truth.json"))
-if (!haveCorpus) console.warn(`[parquet tests] ${corpus} is missing: corpus tests are skipped`)
-
-const work = mkdtempSync(path.join(tmpdir(), "parquet-reader-"))
-afterAll(() => rmSync(work, { recursive: true, force: true }))
-
-const allRows = async (table: RawTable): Promise<Array<ReadonlyArray<unknown>>> => {
-  const rows: Array<ReadonlyArray<unknown>> = []
-  for await (const batch of table.batches) rows.push(...batch)
-  return rows
-}
+warnIfNoCorpus("parquet")
+const work = scratchDir("parquet-reader-")
 
 /** Opening and reading every row; a failure at either step is the file's verdict. */
 const readAll = async (file: string) => {
@@ -27,21 +16,6 @@ const readAll = async (file: string) => {
   return { table, rows: await allRows(table) }
 }
 
-const rejection = async (promise: Promise<unknown>): Promise<RawReadError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e
-  )
-  expect(error).toBeInstanceOf(RawReadError)
-  return error as RawReadError
-}
-
-interface Truth {
-  readonly rows: number | null
-  readonly columns: ReadonlyArray<string> | null
-  readonly expect?: string | null
-}
-const truth: Record<string, Truth> = haveCorpus ? JSON.parse(readFileSync(path.join(corpus, "truth.json"), "utf8")) : {}
 const parquetKeys = Object.keys(truth).filter((key) => key.startsWith("parquet/"))
 
 /**

@@ -1,41 +1,14 @@
 import * as XLSX from "@e965/xlsx"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import { deflateRawSync } from "node:zlib"
-import { afterAll, describe, expect, it } from "vitest"
-import { RawReadError, type RawTable } from "../../packages/adapters/src/formats/raw.ts"
+import { describe, expect, it } from "vitest"
+import { allRows, corpus, haveCorpus, rejection, scratchDir, truth, warnIfNoCorpus } from "./raw-support.ts"
 import { readXlsx, spreadsheetLimits } from "../../packages/adapters/src/formats/xlsx.ts"
 
-const repoRoot = path.resolve(import.meta.dirname, "../..")
-const corpus = path.resolve(repoRoot, "../shared/corpus")
-const haveCorpus = existsSync(path.join(corpus, "truth.json"))
-if (!haveCorpus) console.warn(`[xlsx tests] ${corpus} is missing: corpus tests are skipped`)
+warnIfNoCorpus("xlsx")
+const work = scratchDir("xlsx-reader-")
 
-const work = mkdtempSync(path.join(tmpdir(), "xlsx-reader-"))
-afterAll(() => rmSync(work, { recursive: true, force: true }))
-
-const allRows = async (table: RawTable): Promise<Array<ReadonlyArray<unknown>>> => {
-  const rows: Array<ReadonlyArray<unknown>> = []
-  for await (const batch of table.batches) rows.push(...batch)
-  return rows
-}
-
-const rejection = async (promise: Promise<unknown>): Promise<RawReadError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e
-  )
-  expect(error).toBeInstanceOf(RawReadError)
-  return error as RawReadError
-}
-
-interface Truth {
-  readonly rows: number | null
-  readonly columns: ReadonlyArray<string> | null
-  readonly expect?: string | null
-}
-const truth: Record<string, Truth> = haveCorpus ? JSON.parse(readFileSync(path.join(corpus, "truth.json"), "utf8")) : {}
 const spreadsheetKeys = Object.keys(truth).filter((key) => key.startsWith("xlsx/") || key.startsWith("xls/"))
 
 describe.skipIf(!haveCorpus)("readXlsx on the conformance corpus", () => {
