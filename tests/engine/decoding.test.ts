@@ -1,7 +1,7 @@
 import { BinaryCopyDecoder } from "@ingest/adapters/engine/postgres/copy-decoder"
 import { globToRegExp, literalPrefix } from "@ingest/adapters/engine/s3/glob"
 import { mapPgType } from "@ingest/adapters/engine/postgres/types"
-import type { ColumnBatch } from "@ingest/domain"
+import { cellsOf, type ColumnBatch } from "@ingest/domain"
 import { describe, expect, it } from "vitest"
 
 /** A binary COPY stream of (int8, text, timestamptz, numeric-as-text) rows, as the server writes it. */
@@ -45,7 +45,7 @@ const decodeAll = (chunks: ReadonlyArray<Uint8Array>, batchRows = 2) => {
   const rest = decoder.flush()
   if (rest !== undefined) batches.push(rest)
   expect(decoder.done).toBe(true)
-  return batches.flatMap((b) => Array.from({ length: b.length }, (_, r) => b.columns.map((c) => c[r])))
+  return batches.flatMap((b) => Array.from({ length: b.length }, (_, r) => b.columns.map((c) => cellsOf(c)[r])))
 }
 
 const expected = [

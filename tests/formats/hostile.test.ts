@@ -1,3 +1,4 @@
+import { cellsOf } from "@ingest/domain"
 import { Effect, Stream } from "effect"
 import { existsSync, openSync, writeSync, closeSync } from "node:fs"
 import { afterAll, describe, expect, it } from "vitest"
@@ -122,7 +123,7 @@ describe("hostile files", () => {
     const profile = await profileOf(reader, file, "csv")
     const first = await Effect.runPromise(Stream.runCollect(Stream.take(reader.read(file, profile, profile.columns), 1)))
     expect(first).toHaveLength(1)
-    expect(first[0]!.columns[0]!.slice(0, 3)).toEqual([0, 1, 2])
+    expect(cellsOf(first[0]!.columns[0]!).slice(0, 3)).toEqual([0, 1, 2])
     let rows = 0
     await Effect.runPromise(Stream.runForEach(reader.read(file, profile, profile.columns), (b) => Effect.sync(() => (rows += b.length))))
     expect(rows).toBe(50_000)

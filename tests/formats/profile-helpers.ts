@@ -1,3 +1,4 @@
+import { cellsOf } from "@ingest/domain"
 import type { CellValue, Column, FileFormat, FileProfile } from "@ingest/domain"
 import { Effect, Stream } from "effect"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -40,7 +41,8 @@ export const readRows = async (
   await Effect.runPromise(
     Stream.runForEach(reader.read(file, profile, target), (batch) =>
       Effect.sync(() => {
-        for (let r = 0; r < batch.length; r++) rows.push(batch.columns.map((c) => c[r]!))
+        const columns = batch.columns.map(cellsOf)
+        for (let r = 0; r < batch.length; r++) rows.push(columns.map((c) => c[r]!))
       }))
   )
   return rows

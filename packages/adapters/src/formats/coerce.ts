@@ -37,13 +37,13 @@ const describe = (value: unknown): string => {
   return JSON.stringify(text.length > 60 ? text.slice(0, 60) + "…" : text)
 }
 
-const refuse = (value: unknown, type: string): never => {
+export const refuse = (value: unknown, type: string): never => {
   throw new CoercionError(`${describe(value)} is not a valid ${type}`)
 }
 
 const MAX_SAFE = 9007199254740991n
 
-const integerOf = (v: unknown): number | bigint | undefined => {
+export const integerOf = (v: unknown): number | bigint | undefined => {
   switch (typeof v) {
     case "string":
       return parseIntegerText(v)
@@ -57,7 +57,7 @@ const integerOf = (v: unknown): number | bigint | undefined => {
   }
 }
 
-const decimalOf = (v: unknown, precision: number, scale: number): string | undefined => {
+export const decimalOf = (v: unknown, precision: number, scale: number): string | undefined => {
   switch (typeof v) {
     case "string":
       return decimalFromText(v, precision, scale)
@@ -70,7 +70,7 @@ const decimalOf = (v: unknown, precision: number, scale: number): string | undef
   }
 }
 
-const doubleOf = (v: unknown): number | undefined => {
+export const doubleOf = (v: unknown): number | undefined => {
   switch (typeof v) {
     case "string":
       return parseDoubleText(v)
@@ -86,7 +86,7 @@ const doubleOf = (v: unknown): number | undefined => {
 
 const MS_PER_DAY = 86_400_000
 
-const dateOf = (v: unknown, order: number): number | undefined => {
+export const dateOf = (v: unknown, order: number): number | undefined => {
   if (typeof v === "string") return dateFromText(v, order)
   if (v instanceof Date) {
     const ms = v.getTime()
@@ -96,7 +96,7 @@ const dateOf = (v: unknown, order: number): number | undefined => {
   return undefined
 }
 
-const timestampOf = (v: unknown, order: number, zoned: boolean): bigint | undefined => {
+export const timestampOf = (v: unknown, order: number, zoned: boolean): bigint | undefined => {
   if (typeof v === "string") return timestampFromText(v, order, zoned)
   if (v instanceof Date) {
     const ms = v.getTime()
@@ -106,20 +106,20 @@ const timestampOf = (v: unknown, order: number, zoned: boolean): bigint | undefi
   return undefined
 }
 
-const booleanOf = (v: unknown): boolean | undefined => {
+export const booleanOf = (v: unknown): boolean | undefined => {
   if (typeof v === "boolean") return v
   if (typeof v === "string") return parseBooleanText(v)
   return undefined
 }
 
-const binaryOf = (v: unknown): Uint8Array | undefined => {
+export const binaryOf = (v: unknown): Uint8Array | undefined => {
   // A view into a larger buffer is copied: batches cross threads, and a view would carry its whole buffer.
   if (v instanceof Uint8Array) return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice()
   if (typeof v === "string") return new Uint8Array(Buffer.from(v, "utf8"))
   return undefined
 }
 
-const stringOf = (v: unknown): string => (typeof v === "string" ? v : rawText(v))
+export const stringOf = (v: unknown): string => (typeof v === "string" ? v : rawText(v))
 
 /**
  * Builds the coercer of one target column.

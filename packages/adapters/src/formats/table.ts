@@ -1,6 +1,7 @@
-import type { CellValue, Column, ColumnBatch, ColumnWithSamples, FileFormat, FileProfile } from "@ingest/domain"
+import type { Column, ColumnBatch, ColumnWithSamples, FileFormat, FileProfile } from "@ingest/domain"
 import { detachString } from "./cells.ts"
 import { CoercionError, makeCoercer, previewValue } from "./coerce.ts"
+import { makeColumnPacker } from "./packed.ts"
 import { ColumnInference, type ColumnHint } from "./infer.ts"
 import { columnNames, nullPrototypeRow, storableText } from "./names.ts"
 import { type DeclaredType, RawReadError, type RawTable } from "./raw.ts"
@@ -116,37 +117,51 @@ const sourceIndexes = (profile: FileProfile, target: ReadonlyArray<Column>): Arr
     return index
   })
 
-/** Streams the table coerced to `target`; a value that does not fit fails naming row and column. */
+/** Rows per packed batch, and the size at which a batch is cut earlier. */
+export const PACKED_BATCH_ROWS = 65_536
+const PACKED_BATCH_BYTES = 32 * 1024 * 1024
+
+/**
+ * Streams the table coerced to `target` as batches of packed columns (PackedColumn of batch.ts);
+ * a value that does not fit fails naming row and column.
+ */
 export async function* readSource(
   source: TableSource,
   profile: FileProfile,
-  target: ReadonlyArray<Column>
+  target: ReadonlyArray<Column>,
+  batchRows: number = PACKED_BATCH_ROWS
 ): AsyncGenerator<ColumnBatch> {
   const indexes = sourceIndexes(profile, target)
   const hints = (profile.readOptions["parseHints"] ?? {}) as Record<string, ColumnHint | undefined>
-  const coercers = target.map((column, i) => makeCoercer(column, hints[profile.columns[indexes[i]!]!.name], source.textValues))
+  const packers = target.map((column, i) => makeColumnPacker(column, hints[profile.columns[indexes[i]!]!.name], source.textValues))
+  const take = (): ColumnBatch => {
+    const columns = packers.map((packer) => packer.take())
+    return { length: columns[0]?.length ?? 0, columns }
+  }
   let rowsBefore = 0
+  let pending = 0
   for await (const batch of source.batches) {
     const n = batch.length
-    const columns: Array<Array<CellValue>> = []
     for (let i = 0; i < target.length; i++) {
       const values = batch.columns[indexes[i]!]
-      const coerce = coercers[i]!
-      const out: Array<CellValue> = new Array(n)
+      const packer = packers[i]!
       let r = 0
       try {
-        if (values === undefined) for (; r < n; r++) out[r] = coerce(null)
-        else for (; r < n; r++) out[r] = coerce(values[r])
+        if (values === undefined) for (; r < n; r++) packer.append(null)
+        else for (; r < n; r++) packer.append(values[r])
       } catch (error) {
         const reason = error instanceof CoercionError ? error.message : String(error)
-        throw new RawReadError(
-          "corrupt",
-          `row ${rowsBefore + r + 1}, column "${target[i]!.name}": ${reason}`
-        )
+        throw new RawReadError("corrupt", `row ${rowsBefore + r + 1}, column "${target[i]!.name}": ${reason}`)
       }
-      columns.push(out)
     }
     rowsBefore += n
-    yield { length: n, columns }
+    pending += n
+    let bytes = 0
+    for (const packer of packers) bytes += packer.bytes
+    if (pending >= batchRows || bytes >= PACKED_BATCH_BYTES) {
+      yield take()
+      pending = 0
+    }
   }
+  if (pending > 0) yield take()
 }

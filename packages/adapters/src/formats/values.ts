@@ -169,6 +169,45 @@ export const decimalFromText = (s: string, precision: number, scale: number): st
   return `${sign}${intPart === "" ? "0" : intPart}${scale > 0 ? "." + frac : ""}`
 }
 
+const powersOfTen = Array.from({ length: 16 }, (_, k) => 10 ** k)
+
+/**
+ * The unscaled value of numeric text at `scale` (what DECIMAL(precision, scale) stores), under the
+ * rules of decimalFromText; undefined when it does not fit. Values of up to 15 digits (nearly
+ * all) are read digit by digit into an exact double without allocating; longer ones via BigInt.
+ */
+export const unscaledFromText = (s: string, precision: number, scale: number): number | bigint | undefined => {
+  const kind = scanNumber(s)
+  if (kind !== NUM_INTEGER && kind !== NUM_DECIMAL) return undefined
+  if (scannedIntDigits > precision - scale) return undefined
+  if (scannedIntDigits + scale > 15) {
+    const text = decimalFromText(s, precision, scale)
+    if (text === undefined) return undefined
+    const unscaled = BigInt(text.replace(".", ""))
+    return unscaled >= -9007199254740991n && unscaled <= 9007199254740991n ? Number(unscaled) : unscaled
+  }
+  let value = 0
+  let negative = false
+  let fraction = -1
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      if (fraction >= 0) {
+        if (fraction >= scale) {
+          // Extra fraction digits are only accepted when they are zeros (no rounding).
+          if (c !== 48) return undefined
+          continue
+        }
+        fraction++
+      }
+      value = value * 10 + (c - 48)
+    } else if (c === 46) fraction = 0
+    else if (c === 45) negative = true
+  }
+  const unscaled = value * powersOfTen[scale - Math.max(fraction, 0)]!
+  return negative && unscaled !== 0 ? -unscaled : unscaled
+}
+
 /** DOUBLE from numeric text (any numeric grammar), or undefined. */
 export const parseDoubleText = (s: string): number | undefined => {
   const kind = scanNumber(s)
@@ -422,6 +461,21 @@ export const timestampFromText = (s: string, order: number, zoned: boolean): big
   const days = scannedDays(order)
   if (days === undefined) return undefined
   const seconds = days * 86400 + tSeconds - tOffsetSeconds
+  return BigInt(seconds) * 1_000_000n + BigInt(tMicros)
+}
+
+/** Largest |seconds| whose microseconds stay a safe integer (about ±285 years around 1970). */
+const SAFE_MICROS_SECONDS = 9_007_199_253
+
+/** As timestampFromText, but a number when the microseconds are a safe integer (no BigInt). */
+export const timestampMicrosFromText = (s: string, order: number, zoned: boolean): number | bigint | undefined => {
+  const kind = scanTemporal(s)
+  if (kind === TEMPORAL_NONE) return undefined
+  if (kind === TEMPORAL_ZONED && !zoned) return undefined
+  const days = scannedDays(order)
+  if (days === undefined) return undefined
+  const seconds = days * 86400 + tSeconds - tOffsetSeconds
+  if (seconds > -SAFE_MICROS_SECONDS && seconds < SAFE_MICROS_SECONDS) return seconds * 1_000_000 + tMicros
   return BigInt(seconds) * 1_000_000n + BigInt(tMicros)
 }
 

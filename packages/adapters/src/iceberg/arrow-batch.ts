@@ -1,5 +1,7 @@
-import type { CellValue, ColumnBatch } from "@ingest/domain"
+import type { CellValue, ColumnBatch, PackedColumn } from "@ingest/domain"
+import { cellsOf, isPackedColumn } from "@ingest/domain"
 import * as A from "apache-arrow"
+import { Utf8Builder } from "../columnar/utf8-builder.ts"
 import type { FieldPlan, WritableType } from "./schema.ts"
 
 // Column-major canonical values (see batch.ts) → one Arrow RecordBatch whose fields carry the
@@ -175,8 +177,9 @@ const eachCell = (
 ): void => {
   let row = 0
   for (const segment of segments) {
-    const values = segment.batch.columns[source]
-    if (values === undefined) throw new Error(`batch has no column ${source}`)
+    const column = segment.batch.columns[source]
+    if (column === undefined) throw new Error(`batch has no column ${source}`)
+    const values = cellsOf(column)
     for (let i = segment.start; i < segment.end; i++, row++) {
       const value = values[i]
       if (value === null || value === undefined) onNull(row)
@@ -185,7 +188,58 @@ const eachCell = (
   }
 }
 
+/**
+ * A packed column as Arrow data of the table column's type, sharing its buffers, when its layout
+ * is the one the table column stores; undefined when its values need converting first.
+ */
+const packedData = (plan: FieldPlan, column: PackedColumn): A.Data | undefined => {
+  if (plan.field.required && column.nullCount > 0) {
+    throw new CellError(plan.field.name, "is required in the table but the data has a null value")
+  }
+  const { length, data } = column
+  const nulls = column.nullCount > 0 && column.validity !== undefined
+    ? { nullCount: column.nullCount, nullBitmap: column.validity }
+    : { nullCount: 0 }
+  const type = plan.type
+  const arrowType = arrowTypeOf(type)
+  switch (type.kind) {
+    case "boolean":
+      return data.kind === "boolean" ? A.makeData({ type: arrowType as A.Bool, length, data: data.bits, ...nulls }) : undefined
+    case "long":
+      return data.kind === "int64" ? A.makeData({ type: arrowType as A.Int64, length, data: data.values, ...nulls }) : undefined
+    case "timestamp":
+    case "timestamptz":
+      return data.kind === "timestamp"
+        ? A.makeData({ type: arrowType as A.TimestampMicrosecond, length, data: data.values, ...nulls })
+        : undefined
+    case "double":
+      return data.kind === "float64" ? A.makeData({ type: arrowType as A.Float64, length, data: data.values, ...nulls }) : undefined
+    case "date":
+      return data.kind === "date32" ? A.makeData({ type: arrowType as A.DateDay, length, data: data.values, ...nulls }) : undefined
+    case "decimal":
+      return data.kind === "decimal128" && data.scale === type.scale && data.precision <= type.precision
+        ? A.makeData({ type: arrowType as A.Decimal, length, data: data.words, ...nulls })
+        : undefined
+    case "string":
+      return data.kind === "utf8"
+        ? A.makeData({ type: arrowType as A.Utf8, length, valueOffsets: data.offsets, data: data.bytes, ...nulls })
+        : undefined
+    case "binary":
+      return data.kind === "binary"
+        ? A.makeData({ type: arrowType as A.Binary, length, valueOffsets: data.offsets, data: data.bytes, ...nulls })
+        : undefined
+    case "int":
+      return undefined
+  }
+}
+
 const buildColumn = (plan: FieldPlan, segments: ReadonlyArray<Segment>, length: number): A.Data => {
+  const only = segments.length === 1 ? segments[0]! : undefined
+  const whole = only?.batch.columns[plan.source]
+  if (whole !== undefined && isPackedColumn(whole) && only!.start === 0 && only!.end === whole.length) {
+    const shared = packedData(plan, whole)
+    if (shared !== undefined) return shared
+  }
   const name = plan.field.name
   const validity = new Validity(length)
   const required = plan.field.required
@@ -305,63 +359,7 @@ const buildColumn = (plan: FieldPlan, segments: ReadonlyArray<Segment>, length: 
   }
 }
 
-/** UTF-8 bytes + offsets, grown as needed. Lone surrogates become U+FFFD, as TextEncoder does. */
-class Utf8Builder {
-  bytes: Uint8Array
-  /** The same memory as `bytes`, for Node's native encoder. */
-  private native: Buffer
-  length = 0
-  constructor(initial: number) {
-    this.bytes = new Uint8Array(Math.max(1024, initial))
-    this.native = Buffer.from(this.bytes.buffer, 0, this.bytes.length)
-  }
-  private reserve(extra: number): void {
-    if (this.length + extra <= this.bytes.length) return
-    let capacity = this.bytes.length * 2
-    while (this.length + extra > capacity) capacity *= 2
-    const grown = new Uint8Array(capacity)
-    grown.set(this.bytes.subarray(0, this.length))
-    this.bytes = grown
-    this.native = Buffer.from(grown.buffer, 0, grown.length)
-  }
-  // Short strings (most cells of tabular data) are encoded faster by hand than by any native
-  // call, which has a fixed cost per call; longer ones go through Node's encoder.
-  append(s: string): void {
-    const n = s.length
-    this.reserve(n * 3)
-    if (n > nativeEncodeLength) {
-      this.length += this.native.write(s, this.length, "utf8")
-      return
-    }
-    const out = this.bytes
-    let at = this.length
-    for (let k = 0; k < n; k++) {
-      let c = s.charCodeAt(k)
-      if (c < 0x80) {
-        out[at++] = c
-      } else if (c < 0x800) {
-        out[at++] = 0xc0 | (c >> 6)
-        out[at++] = 0x80 | (c & 0x3f)
-      } else if (c >= 0xd800 && c < 0xdc00 && k + 1 < n && (s.charCodeAt(k + 1) & 0xfc00) === 0xdc00) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++k) - 0xdc00)
-        out[at++] = 0xf0 | (c >> 18)
-        out[at++] = 0x80 | ((c >> 12) & 0x3f)
-        out[at++] = 0x80 | ((c >> 6) & 0x3f)
-        out[at++] = 0x80 | (c & 0x3f)
-      } else {
-        if (c >= 0xd800 && c < 0xe000) c = 0xfffd
-        out[at++] = 0xe0 | (c >> 12)
-        out[at++] = 0x80 | ((c >> 6) & 0x3f)
-        out[at++] = 0x80 | (c & 0x3f)
-      }
-    }
-    this.length = at
-  }
-}
-
 const maxBatchBytes = 0x7fffffff
-/** Strings longer than this are encoded natively (measured: faster from about 20 characters). */
-const nativeEncodeLength = 24
 
 const buildStrings = (
   name: string,

@@ -1,4 +1,4 @@
-import { InfrastructureError, Invalid, isIdentifier, TableWriter } from "@ingest/domain"
+import { InfrastructureError, Invalid, isIdentifier, isPackedColumn, TableWriter } from "@ingest/domain"
 import type { Column, ColumnBatch, ObjectStore, TableIdent, WriteRequest, WriteResult } from "@ingest/domain"
 import { TableAlreadyExists, TableCatalog } from "@ingest/domain/ports/table-catalog"
 import type {
@@ -483,10 +483,17 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
                   `${[...new Set(batch.columns.map((c) => c.length))].join("/")}, expected ${width} columns of ${batch.length}`
               })
             }
-            pending.push({ batch, start: 0, end: batch.length })
-            pendingRows += batch.length
             accepted += batch.length
-            while (pendingRows >= batchRows) yield* flush(batchRows)
+            if (pendingRows === 0 && batch.columns.every(isPackedColumn)) {
+              // Packed by the reader already, in batches of a sensible size: stored as they are.
+              pending.push({ batch, start: 0, end: batch.length })
+              pendingRows = batch.length
+              yield* flush(batch.length)
+            } else {
+              pending.push({ batch, start: 0, end: batch.length })
+              pendingRows += batch.length
+              while (pendingRows >= batchRows) yield* flush(batchRows)
+            }
             yield* reportProgress(request, accepted, writer)
           }))
         if (pendingRows > 0) yield* flush(pendingRows)

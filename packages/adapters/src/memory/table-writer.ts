@@ -1,4 +1,4 @@
-import { canAppend, Invalid, isIdentifier, TableWriter } from "@ingest/domain"
+import { canAppend, cellsOf, Invalid, isIdentifier, TableWriter } from "@ingest/domain"
 import type { CellValue, Column, TableIdent, WriteRequest, WriteResult } from "@ingest/domain"
 import { Effect, Layer, Option, Stream } from "effect"
 
@@ -114,8 +114,9 @@ export const makeMemoryTableWriter = (): MemoryTableWriter => {
             if (batch.columns.length !== request.columns.length) {
               return Effect.die(new Error(`batch has ${batch.columns.length} columns, the request ${request.columns.length}`))
             }
+            const columns = batch.columns.map(cellsOf)
             for (let r = 0; r < batch.length; r++) {
-              const row = resolved.sources.map((source) => (source === undefined ? null : batch.columns[source]![r] ?? null))
+              const row = resolved.sources.map((source) => (source === undefined ? null : columns[source]![r] ?? null))
               rows.push(row)
               bytes += approximateBytes(row)
             }

@@ -1,3 +1,4 @@
+import { cellsOf } from "@ingest/domain"
 import type { Column, ColumnBatch, DiscoveredStream } from "@ingest/domain"
 import { Effect, Option, Stream } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
@@ -198,7 +199,7 @@ export const makePostgresReader = (config: PostgresSourceConfig, options: Postgr
         ).pipe(
           Stream.tap((batch) =>
             Effect.sync(() => {
-              if (cursorIndex !== undefined) max = maxOf(batch.columns[cursorIndex]!, max)
+              if (cursorIndex !== undefined) max = maxOf(cellsOf(batch.columns[cursorIndex]!), max)
             })
           ),
           // Interruption must not wait for the next packet: cut the connection at once.
