@@ -60,7 +60,7 @@ export class WorkerPool {
       try {
         worker = new Worker(bootstrap, {
           workerData: { entry },
-          execArgv: [],
+          execArgv: process.env.WORKER_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/wprof"] : [],
           resourceLimits: { maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb }
         })
       } catch (error) {
@@ -228,11 +228,20 @@ export class WorkerPool {
     const request: WorkerRequest = { id, op: "read", path, format, profile, target, limits, batchSize, credits: READ_CREDITS }
     worker.postMessage(request)
     let finished = false
+    const traceStart = performance.now()
+    if (process.env.TRACE_READ) void worker.cpuUsage().then((u) => console.error("parser cpu at start", Math.round((u.user + u.system) / 1000), "ms at", Math.round(performance.now())))
+    let traceWait = 0
     try {
       for (;;) {
+        const w0 = performance.now()
         while (inbox.length === 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve))
+        traceWait += performance.now() - w0
         const message = inbox.shift()
         if (message === undefined) throw failure!
+        if (process.env.TRACE_READ && message.type !== "batch") {
+          console.error("read over after", Math.round(performance.now() - traceStart), "ms; waited", Math.round(traceWait), "ms")
+          void worker.cpuUsage().then((u) => console.error("parser cpu total", Math.round((u.user + u.system) / 1000), "ms"))
+        }
         if (message.type === "batch") {
           resetTimer()
           worker.postMessage({ id, op: "pull" } satisfies WorkerRequest)

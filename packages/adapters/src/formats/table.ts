@@ -1,7 +1,7 @@
 import type { Column, ColumnBatch, ColumnWithSamples, FileFormat, FileProfile } from "@ingest/domain"
 import { detachString } from "./cells.ts"
-import { CoercionError, makeCoercer, previewValue } from "./coerce.ts"
-import { makeColumnPacker } from "./packed.ts"
+import { makeCoercer, previewValue } from "./coerce.ts"
+import { makeColumnPacker, PackError } from "./packed.ts"
 import { ColumnInference, type ColumnHint } from "./infer.ts"
 import { columnNames, nullPrototypeRow, storableText } from "./names.ts"
 import { type DeclaredType, RawReadError, type RawTable } from "./raw.ts"
@@ -143,15 +143,11 @@ export async function* readSource(
   for await (const batch of source.batches) {
     const n = batch.length
     for (let i = 0; i < target.length; i++) {
-      const values = batch.columns[indexes[i]!]
-      const packer = packers[i]!
-      let r = 0
       try {
-        if (values === undefined) for (; r < n; r++) packer.append(null)
-        else for (; r < n; r++) packer.append(values[r])
+        packers[i]!.appendAll(batch.columns[indexes[i]!], n)
       } catch (error) {
-        const reason = error instanceof CoercionError ? error.message : String(error)
-        throw new RawReadError("corrupt", `row ${rowsBefore + r + 1}, column "${target[i]!.name}": ${reason}`)
+        if (!(error instanceof PackError)) throw error
+        throw new RawReadError("corrupt", `row ${rowsBefore + error.index + 1}, column "${target[i]!.name}": ${error.message}`)
       }
     }
     rowsBefore += n

@@ -18,6 +18,10 @@ export const writerProperties = (spec: ParquetFileSpec): Parquet.WriterPropertie
     .setMaxRowGroupSize(spec.rowGroupRows)
     .setCreatedBy("ingest iceberg writer")
     .setKeyValueMetadata(new Map([["iceberg.schema", spec.icebergSchemaJson]]))
+    // Min/max per column chunk (what readers prune row groups by), not per page as well:
+    // page statistics cost about a tenth of the encoding time and Iceberg readers skip files by
+    // the manifest's bounds first.
+    .setStatisticsEnabled(Parquet.EnabledStatistics.Chunk)
   for (const column of spec.plainColumns) builder = builder.setColumnDictionaryEnabled(column, false)
   return builder.build()
 }
