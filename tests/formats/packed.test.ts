@@ -49,7 +49,8 @@ const timestamps = ["2024-01-02 03:04:05", "2024-01-02T03:04:05", "2024-01-02T03
   "2024-01-02T03:04:05+02:00", "2024-01-02 24:00:00", "2024-01-02 23:60:00", "2024-01-02 3:04:05", "2024-01-02 03:04",
   "2024-01-02 03:04:05 PM", "2024-01-02 11:04:05 PM", "2024-01-02", "9999-12-31 23:59:59", "1600-01-01 00:00:00",
   "2024-01-02T03:04:05.", "2024-01-02T03:04:05.12a", "2024-02-30 00:00:00", "x"]
-const decimals = ["0", "1.5", "-1.50", "12.345", "12.340", "-0.00", "1234567890.12", "123456789012345.67", ".5", "5.", "1e2", "x", ""]
+const decimals = ["0", "1.5", "-1.50", "12.345", "12.340", "-0.00", "0.05", "00.5", "007", "-", "-.5", "1.2.3",
+  "1234567890.12", "12345678901.5", "123456789012345.67", "9999999999.99", "99999999999", ".5", "5.", "1e2", "x", "", "+1.5", " 1.5"]
 
 describe("column packers agree with the cell coercer", () => {
   it("INTEGER", () => same({ name: "n", type: "INTEGER", nullable: true }, integers))
@@ -65,6 +66,8 @@ describe("column packers agree with the cell coercer", () => {
   it("DECIMAL", () => {
     same({ name: "a", type: "DECIMAL", precision: 12, scale: 2, nullable: true }, decimals)
     same({ name: "a", type: "DECIMAL", precision: 38, scale: 4, nullable: true }, decimals)
+    same({ name: "a", type: "DECIMAL", precision: 4, scale: 0, nullable: true }, decimals)
+    same({ name: "a", type: "DECIMAL", precision: 2, scale: 2, nullable: true }, decimals)
   })
   it("BOOLEAN, DOUBLE and STRING", () => {
     same({ name: "b", type: "BOOLEAN", nullable: true }, ["true", "false", "TRUE", " False ", "yes", "1", ""])

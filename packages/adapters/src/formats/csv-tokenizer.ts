@@ -79,6 +79,15 @@ export class CsvTokenizer {
     return columns
   }
 
+  /**
+   * Where the next record starts: the text held back for it (the unfinished record at the end of
+   * the input so far), the data rows before it and its line. Undefined until the header row is read.
+   */
+  boundary(): { readonly pending: string; readonly rows: number; readonly line: number } | undefined {
+    if (this.headerPending) return undefined
+    return { pending: this.pending, rows: this.rowsEmitted + this.rows, line: this.line }
+  }
+
   /** Tokenizes a chunk; returns the batches it completed. */
   feed(text: string, out: Array<ColumnarBatch>): void {
     const buf = this.pending.length > 0 ? this.pending + text : text

@@ -1,7 +1,16 @@
 import { sniffCsv } from "./csv-dialect.ts"
 import { type CsvDialect, type CsvLimits, CsvTokenizer } from "./csv-tokenizer.ts"
-import { decodeHead, detectEncoding, readHead, readText, type TextEncoding } from "./encoding.ts"
-import { RawReadError, type RawReadOptions } from "./raw.ts"
+import { stat } from "node:fs/promises"
+import {
+  byteLengthOf,
+  decodeHead,
+  detectEncoding,
+  hasByteOffsets,
+  readHead,
+  readTextChunks,
+  type TextEncoding
+} from "./encoding.ts"
+import { type CsvPart, RawReadError, type RawReadOptions } from "./raw.ts"
 import type { ColumnarBatch, TableSource } from "./table.ts"
 
 /**
@@ -61,12 +70,60 @@ const knownOptions = (options: Record<string, unknown> | undefined): CsvReadOpti
   }
 }
 
+/** Files below this size are read in one part. */
+const MIN_SPLIT_BYTES = 32 * 1024 * 1024
+/** Split points noted per file: at 1/8, 2/8, … of it, so that 2, 4 or 8 parts come out even. */
+const SPLIT_EIGHTHS = 8
+
+export interface CsvSplit {
+  readonly byte: number
+  readonly rows: number
+  readonly line: number
+}
+
+/** Keeps the first record boundary at or after each eighth of the file. */
+const splitPlanner = async (path: string, encoding: TextEncoding) => {
+  const size = (await stat(path)).size
+  const points: Array<CsvSplit> = []
+  if (!hasByteOffsets(encoding) || size < MIN_SPLIT_BYTES) return undefined
+  return {
+    points,
+    offer: (byte: number, rows: number, line: number) => {
+      const next = Math.ceil((size * (points.length + 1)) / SPLIT_EIGHTHS)
+      if (points.length < SPLIT_EIGHTHS - 1 && byte >= next && byte < size) points.push({ byte, rows, line })
+    }
+  }
+}
+
+/**
+ * Parts to read a profiled CSV in, side by side: at most `count`, at split points noted while
+ * profiling; a single part when none were noted.
+ */
+export const csvParts = (readOptions: Record<string, unknown>, size: number, count: number): Array<CsvPart> => {
+  const splits = readOptions["splits"]
+  if (count < 2 || !Array.isArray(splits) || splits.length === 0) return []
+  const valid = (splits as Array<Partial<CsvSplit>>).filter((s): s is CsvSplit =>
+    Number.isSafeInteger(s.byte) && Number.isSafeInteger(s.rows) && Number.isSafeInteger(s.line) && s.byte! > 0 && s.byte! < size
+  )
+  const chosen: Array<CsvSplit> = []
+  for (let k = 1; k < count; k++) {
+    const target = (size * k) / count
+    let best: CsvSplit | undefined
+    for (const s of valid) if (best === undefined || Math.abs(s.byte - target) < Math.abs(best.byte - target)) best = s
+    if (best !== undefined && (chosen.length === 0 || best.byte > chosen.at(-1)!.byte)) chosen.push(best)
+  }
+  if (chosen.length === 0) return []
+  const starts = [{ byte: 0, rows: 0, line: 1 }, ...chosen]
+  return starts.map((s, i) => ({ start: s.byte, end: starts[i + 1]?.byte ?? size, rows: s.rows, line: s.line }))
+}
+
 export const openCsv = async (
   path: string,
   options: RawReadOptions,
   limits: TextLimits = defaultTextLimits
 ): Promise<TableSource> => {
   let settings = knownOptions(options.readOptions)
+  const firstReading = settings === undefined
   if (settings === undefined) {
     const { head, size } = await readHead(path)
     if (size === 0) throw new RawReadError("corrupt", "the file is empty")
@@ -93,17 +150,25 @@ export const openCsv = async (
   if (!csv.header) for (let j = 0; j < csv.columns; j++) labels.push("")
   const readOptions: Record<string, unknown> = { ...csv }
   const batchSize = options.batchSize ?? DEFAULT_BATCH
+  const part = options.part
+  // A first reading (the profile) notes record boundaries where a later read may split the file.
+  const splits = firstReading ? await splitPlanner(path, csv.encoding) : undefined
   const batches = async function*(): AsyncGenerator<ColumnarBatch> {
-    const tokenizer = new CsvTokenizer(dialect, csv.columns, batchSize, limits, csv.header)
+    const tokenizer = new CsvTokenizer(dialect, csv.columns, batchSize, limits, csv.header && (part?.start ?? 0) === 0)
+    if (part !== undefined) tokenizer.line = part.line
     const out: Array<ColumnarBatch> = []
     const takeHeader = () => {
       if (csv.header && labels.length === 0 && tokenizer.header !== undefined) {
         for (let j = 0; j < csv.columns; j++) labels.push(tokenizer.header[j] ?? "")
       }
     }
-    for await (const text of readText(path, csv.encoding)) {
+    for await (const { text, end } of readTextChunks(path, csv.encoding, part)) {
       tokenizer.feed(text, out)
       takeHeader()
+      if (splits !== undefined) {
+        const boundary = tokenizer.boundary()
+        if (boundary !== undefined) splits.offer(end - byteLengthOf(boundary.pending, csv.encoding), boundary.rows, boundary.line)
+      }
       if (out.length > 0) {
         yield* out
         out.length = 0
@@ -116,6 +181,7 @@ export const openCsv = async (
     readOptions["rowsWithExtraFields"] = tokenizer.rowsWithExtraFields
     if (tokenizer.rowsWithExtraFields > 0) readOptions["firstLineWithExtraFields"] = tokenizer.firstExtraFieldsLine
     readOptions["rowsWithMissingFields"] = tokenizer.rowsWithMissingFields
+    if (splits !== undefined && splits.points.length > 0) readOptions["splits"] = splits.points
   }
   return { labels, readOptions, textValues: true, batches: batches() }
 }

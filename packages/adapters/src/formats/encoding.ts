@@ -118,9 +118,46 @@ export const decodeHead = (head: Uint8Array, encoding: TextEncoding): string => 
  * the bytes are not valid in `encoding` (windows-1252 accepts every byte).
  */
 export async function* readText(path: string, encoding: TextEncoding): AsyncGenerator<string> {
-  const decoder = new TextDecoder(encoding, { fatal: true })
-  let offset = 0
-  const stream = createReadStream(path, { highWaterMark: READ_CHUNK })
+  for await (const chunk of readTextChunks(path, encoding)) yield chunk.text
+}
+
+/** Bytes at the end of `chunk` that start a UTF-8 sequence the chunk does not complete. */
+const incompleteUtf8Tail = (chunk: Uint8Array): number => {
+  for (let back = 1; back <= Math.min(3, chunk.length); back++) {
+    const byte = chunk[chunk.length - back]!
+    if ((byte & 0xc0) === 0x80) continue // continuation byte: look further back
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1
+    return needed > back ? back : 0
+  }
+  return 0
+}
+
+/** Whether byte offsets of text can be told from the text alone (see `byteLengthOf`). */
+export const hasByteOffsets = (encoding: TextEncoding): boolean => encoding === "utf-8" || encoding === "windows-1252"
+
+/** Bytes `text` took in the file, for encodings with byte offsets (valid text, as decoded). */
+export const byteLengthOf = (text: string, encoding: TextEncoding): number =>
+  encoding === "utf-8" ? Buffer.byteLength(text, "utf8") : text.length
+
+/**
+ * readText with byte positions: each chunk of text with `end`, the offset of the first byte it
+ * does not cover (meaningful for encodings with byte offsets). `range` reads bytes start..end-1
+ * only; a range that starts after 0 has no BOM.
+ */
+export async function* readTextChunks(
+  path: string,
+  encoding: TextEncoding,
+  range?: { readonly start: number; readonly end: number }
+): AsyncGenerator<{ readonly text: string; readonly end: number }> {
+  const start = range?.start ?? 0
+  const decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: start > 0 })
+  let offset = start
+  const stream = createReadStream(path, {
+    highWaterMark: READ_CHUNK,
+    start,
+    ...(range !== undefined ? { end: range.end - 1 } : {})
+  })
+  const utf8 = encoding === "utf-8"
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       let text: string
@@ -130,7 +167,7 @@ export async function* readText(path: string, encoding: TextEncoding): AsyncGene
         throw new InvalidText(encoding, offset)
       }
       offset += chunk.length
-      if (text.length > 0) yield text
+      if (text.length > 0) yield { text, end: utf8 ? offset - incompleteUtf8Tail(chunk) : offset }
     }
     let rest: string
     try {
@@ -138,7 +175,7 @@ export async function* readText(path: string, encoding: TextEncoding): AsyncGene
     } catch {
       throw new InvalidText(encoding, offset)
     }
-    if (rest.length > 0) yield rest
+    if (rest.length > 0) yield { text: rest, end: offset }
   } finally {
     stream.destroy()
   }

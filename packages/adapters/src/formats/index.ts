@@ -2,10 +2,12 @@ import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domai
 import { FormatReader, UnreadableFile } from "@ingest/domain"
 import { availableParallelism } from "node:os"
 import { Effect, Layer, Option, Stream } from "effect"
-import { defaultTextLimits, type TextLimits } from "./csv.ts"
+import { stat } from "node:fs/promises"
+import { csvParts, defaultTextLimits, type TextLimits } from "./csv.ts"
 import { detectFormat } from "./detect.ts"
 import { describeError, profileFile, readFile } from "./operations.ts"
 import { WorkerPool } from "./pool.ts"
+import type { CsvPart } from "./raw.ts"
 
 export { detectFormat } from "./detect.ts"
 export { columnNames } from "./names.ts"
@@ -24,6 +26,8 @@ export interface FormatReaderOptions {
   readonly readTimeoutMs?: number
   /** Rows per batch (default 8192). */
   readonly batchSize?: number
+  /** Workers one CSV read may use side by side (default: the CPU count, at most maxWorkers). */
+  readonly maxPartsPerRead?: number
   /** Longest text field (default 16 MiB) and record (default 32 MiB), in characters. */
   readonly maxFieldChars?: number
   readonly maxRecordChars?: number
@@ -49,6 +53,9 @@ const toUnreadable = (error: unknown): UnreadableFile => {
   return new UnreadableFile({ kind, reason: message })
 }
 
+const fileSize = (path: string) =>
+  Effect.tryPromise({ try: async () => (await stat(path)).size, catch: toUnreadable })
+
 const formatOf = (profile: FileProfile): FileFormat | undefined => {
   const format = profile.readOptions["format"]
   return typeof format === "string" && ["csv", "xlsx", "xls", "parquet", "json", "jsonl", "avro"].includes(format)
@@ -64,8 +71,10 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
     maxDepth: options.maxJsonDepth ?? defaultTextLimits.maxDepth
   }
   const batchSize = Math.max(1, Math.min(options.batchSize ?? 8192, 1 << 20))
+  const maxWorkers = options.maxWorkers ?? Math.max(2, Math.min(4, availableParallelism()))
+  const parallelParts = Math.min(maxWorkers, options.maxPartsPerRead ?? availableParallelism())
   const pool = options.inProcess === true ? undefined : new WorkerPool({
-    maxWorkers: options.maxWorkers ?? Math.max(2, Math.min(4, availableParallelism())),
+    maxWorkers,
     maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 256,
     maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb ?? 64,
     stackSizeMb: options.stackSizeMb ?? 4,
@@ -99,15 +108,22 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
         return yield* new UnreadableFile({ kind: "unsupported", reason: "the format of the file cannot be determined" })
       }
       const known = format
-      return Stream.fromAsyncIterable(
-        {
-          [Symbol.asyncIterator]: () =>
-            (pool === undefined
-              ? readFile(localFile, known, fileProfile, target, limits, batchSize)
-              : pool.read(localFile, known, fileProfile, target, limits, batchSize))[Symbol.asyncIterator]()
-        },
-        toUnreadable
-      )
+      const readPart = (part?: CsvPart) =>
+        Stream.fromAsyncIterable(
+          {
+            [Symbol.asyncIterator]: () =>
+              (pool === undefined
+                ? readFile(localFile, known, fileProfile, target, limits, batchSize, part)
+                : pool.read(localFile, known, fileProfile, target, limits, batchSize, part))[Symbol.asyncIterator]()
+          },
+          toUnreadable
+        )
+      // A large CSV is read in parts side by side (one worker each), at record boundaries found
+      // while profiling; batches of the parts interleave (a table's rows have no order).
+      const parts = known === "csv" && pool !== undefined && parallelParts > 1
+        ? csvParts(fileProfile.readOptions, yield* fileSize(localFile), parallelParts)
+        : []
+      return parts.length > 1 ? Stream.mergeAll(parts.map(readPart), { concurrency: "unbounded" }) : readPart()
     }))
 
   return {

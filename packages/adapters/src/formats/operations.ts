@@ -2,7 +2,7 @@ import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domai
 import type { TextLimits } from "./csv.ts"
 import { InvalidText } from "./encoding.ts"
 import type { ErrorKind } from "./protocol.ts"
-import { RawReadError } from "./raw.ts"
+import { type CsvPart, RawReadError } from "./raw.ts"
 import { openTable } from "./registry.ts"
 import { profileSource, readSource } from "./table.ts"
 
@@ -30,16 +30,17 @@ export async function* readFile(
   profile: FileProfile,
   target: ReadonlyArray<Column>,
   limits: TextLimits,
-  batchSize: number
+  batchSize: number,
+  part?: CsvPart
 ): AsyncGenerator<ColumnBatch> {
   const sheet = profile.readOptions["sheet"]
   const source = await openTable(
     format,
     path,
-    { sheet: typeof sheet === "string" ? sheet : undefined, readOptions: profile.readOptions, batchSize },
+    { sheet: typeof sheet === "string" ? sheet : undefined, readOptions: profile.readOptions, batchSize, part },
     limits
   )
-  yield* readSource(source, profile, target)
+  yield* readSource(source, profile, target, part?.rows ?? 0)
 }
 
 /** Every failure as a kind and a message a user can act on. */

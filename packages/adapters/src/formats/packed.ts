@@ -92,6 +92,37 @@ const integerOfText = (s: string): number | bigint | undefined => {
   return integerOf(s)
 }
 
+const powersOfTen = Array.from({ length: 16 }, (_, k) => 10 ** k)
+
+/** `[-]digits[.digits]` with at most 15 digits at the column's scale, no leading zero. */
+const unscaledOfText = (s: string, precision: number, scale: number): number | bigint | undefined => {
+  const n = s.length
+  if (n === 0 || n > 17) return unscaledFromText(s, precision, scale)
+  const negative = s.charCodeAt(0) === 45
+  let i = negative ? 1 : 0
+  const first = s.charCodeAt(i)
+  let value = 0
+  let integerDigits = 0
+  let fraction = -1
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48)
+      if (fraction >= 0) fraction++
+      else integerDigits++
+    } else if (c === 46 && fraction < 0) fraction = 0
+    else return unscaledFromText(s, precision, scale)
+  }
+  const significantInteger = first === 48 ? integerDigits - 1 : integerDigits
+  if (
+    integerDigits === 0 || fraction === 0 || fraction > scale || (first === 48 && integerDigits > 1) ||
+    significantInteger + scale > 15
+  ) return unscaledFromText(s, precision, scale)
+  if (significantInteger > precision - scale) return undefined
+  const unscaled = value * powersOfTen[scale - Math.max(fraction, 0)]!
+  return negative && unscaled !== 0 ? -unscaled : unscaled
+}
+
 const digitsAt = (s: string, at: number, count: number): number => {
   let value = 0
   for (let k = at; k < at + count; k++) {
@@ -252,7 +283,7 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
               continue
             }
             const text = typeof v === "string" ? v : decimalOf(v, precision, scale)
-            const unscaled = text === undefined ? undefined : unscaledFromText(text, precision, scale)
+            const unscaled = text === undefined ? undefined : unscaledOfText(text, precision, scale)
             if (unscaled === undefined) return refuseAt(i, v, type)
             setWords(words, rows * 4, 4, unscaled)
           }

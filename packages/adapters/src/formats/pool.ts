@@ -2,7 +2,7 @@ import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domai
 import { Worker } from "node:worker_threads"
 import type { TextLimits } from "./csv.ts"
 import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
-import { RawReadError } from "./raw.ts"
+import { type CsvPart, RawReadError } from "./raw.ts"
 
 export interface PoolOptions {
   /** Worker threads kept at most (idle ones are reused). */
@@ -60,7 +60,7 @@ export class WorkerPool {
       try {
         worker = new Worker(bootstrap, {
           workerData: { entry },
-          execArgv: process.env.WORKER_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/wprof"] : [],
+          execArgv: [],
           resourceLimits: { maxOldGenerationSizeMb, maxYoungGenerationSizeMb, stackSizeMb }
         })
       } catch (error) {
@@ -203,7 +203,8 @@ export class WorkerPool {
     profile: FileProfile,
     target: ReadonlyArray<Column>,
     limits: TextLimits,
-    batchSize: number
+    batchSize: number,
+    part?: CsvPart
   ): AsyncGenerator<ColumnBatch> {
     const worker = await this.acquire()
     const id = this.nextId++
@@ -225,23 +226,14 @@ export class WorkerPool {
       wake = undefined
       w?.()
     })
-    const request: WorkerRequest = { id, op: "read", path, format, profile, target, limits, batchSize, credits: READ_CREDITS }
+    const request: WorkerRequest = { id, op: "read", path, format, profile, target, limits, batchSize, credits: READ_CREDITS, part }
     worker.postMessage(request)
     let finished = false
-    const traceStart = performance.now()
-    if (process.env.TRACE_READ) void worker.cpuUsage().then((u) => console.error("parser cpu at start", Math.round((u.user + u.system) / 1000), "ms at", Math.round(performance.now())))
-    let traceWait = 0
     try {
       for (;;) {
-        const w0 = performance.now()
         while (inbox.length === 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve))
-        traceWait += performance.now() - w0
         const message = inbox.shift()
         if (message === undefined) throw failure!
-        if (process.env.TRACE_READ && message.type !== "batch") {
-          console.error("read over after", Math.round(performance.now() - traceStart), "ms; waited", Math.round(traceWait), "ms")
-          void worker.cpuUsage().then((u) => console.error("parser cpu total", Math.round((u.user + u.system) / 1000), "ms"))
-        }
         if (message.type === "batch") {
           resetTimer()
           worker.postMessage({ id, op: "pull" } satisfies WorkerRequest)

@@ -1,5 +1,6 @@
 import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
 import type { TextLimits } from "./csv.ts"
+import type { CsvPart } from "./raw.ts"
 
 /** Messages between the main thread and a parser worker. */
 export type WorkerRequest =
@@ -23,6 +24,8 @@ export type WorkerRequest =
     readonly batchSize: number
     /** Batches the worker may send before waiting for a "pull". */
     readonly credits: number
+    /** CSV: only this part of the file. */
+    readonly part: CsvPart | undefined
   }
   | { readonly id: number; readonly op: "pull" }
   | { readonly id: number; readonly op: "cancel" }

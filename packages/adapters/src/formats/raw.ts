@@ -29,6 +29,20 @@ export interface RawReadOptions {
   readonly readOptions?: Record<string, unknown> | undefined
   /** Rows per batch (default 8192). */
   readonly batchSize?: number | undefined
+  /** CSV: read only this part of the file (see CsvPart). */
+  readonly part?: CsvPart | undefined
+}
+
+/**
+ * A part of a CSV file that starts at a record boundary found while profiling: bytes
+ * `start..end-1`, whose first record is on line `line` with `rows` data rows before it. Parts
+ * of a large file are read side by side.
+ */
+export interface CsvPart {
+  readonly start: number
+  readonly end: number
+  readonly rows: number
+  readonly line: number
 }
 
 /**

@@ -129,6 +129,8 @@ export async function* readSource(
   source: TableSource,
   profile: FileProfile,
   target: ReadonlyArray<Column>,
+  /** Data rows of the file before this source's first (a part of a file). */
+  rowsBefore = 0,
   batchRows: number = PACKED_BATCH_ROWS
 ): AsyncGenerator<ColumnBatch> {
   const indexes = sourceIndexes(profile, target)
@@ -138,7 +140,6 @@ export async function* readSource(
     const columns = packers.map((packer) => packer.take())
     return { length: columns[0]?.length ?? 0, columns }
   }
-  let rowsBefore = 0
   let pending = 0
   for await (const batch of source.batches) {
     const n = batch.length

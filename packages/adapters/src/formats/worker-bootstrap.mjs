@@ -1,7 +1,10 @@
-// Entry of the parser worker threads: plain Node cannot load the TypeScript sources (and the
-// workspace packages they import) by itself, so tsx's loader is registered first in this thread.
+// Entry of the parser worker threads. The sources are TypeScript with erasable syntax only: Node
+// loads them itself where it strips types (22.18 and later), which starts a thread in a fraction
+// of the time and memory tsx's loader takes; elsewhere tsx's loader is registered first.
 import { workerData } from "node:worker_threads"
-import { register } from "tsx/esm/api"
 
-register()
+if (!process.features.typescript) {
+  const { register } = await import("tsx/esm/api")
+  register()
+}
 await import(workerData.entry)

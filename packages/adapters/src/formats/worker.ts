@@ -33,7 +33,15 @@ const runRead = async (request: Extract<WorkerRequest, { op: "read" }>) => {
   const state: ActiveRead = { credits: request.credits, cancelled: false, wake: undefined }
   reads.set(request.id, state)
   try {
-    const batches = readFile(request.path, request.format, request.profile, request.target, request.limits, request.batchSize)
+    const batches = readFile(
+      request.path,
+      request.format,
+      request.profile,
+      request.target,
+      request.limits,
+      request.batchSize,
+      request.part
+    )
     for await (const batch of batches) {
       await waitForCredit(state)
       if (state.cancelled) break

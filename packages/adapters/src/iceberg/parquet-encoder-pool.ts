@@ -39,7 +39,7 @@ class EncoderThread {
 
   constructor(onGone: (thread: EncoderThread) => void) {
     this.onGone = onGone
-    this.worker = new Worker(bootstrap, { workerData: { entry }, execArgv: process.env.WORKER_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/wprof"] : [] })
+    this.worker = new Worker(bootstrap, { workerData: { entry }, execArgv: [] })
     this.worker.on("message", (message: EncoderResponse) => this.jobs.get(message.job)?.onMessage(message))
     this.worker.on("error", (error) => this.retire(`the Parquet encoder thread failed: ${error.message}`))
     this.worker.on("exit", (code) => this.retire(`the Parquet encoder thread stopped (exit code ${code})`))
@@ -172,7 +172,6 @@ class EncoderPool {
             if (outputOpen) output.enqueue(message.bytes)
             return
           case "done":
-            if (process.env.TRACE_READ) void thread.worker.cpuUsage().then((u) => console.error("encoder cpu total", Math.round((u.user + u.system) / 1000), "ms at", Math.round(performance.now())))
             thread.detach(id)
             if (outputOpen) {
               outputOpen = false
@@ -192,7 +191,6 @@ class EncoderPool {
       thread.post(make(payload), transfer)
     }
 
-    if (process.env.TRACE_READ) void thread.worker.cpuUsage().then((u) => console.error("encoder cpu at open", Math.round((u.user + u.system) / 1000), "ms at", Math.round(performance.now())))
     send(first, movable, (payload) => ({ op: "open", job: id, spec, columns, first: payload }))
 
     return {

@@ -17,11 +17,10 @@ export interface ColumnMetrics {
 /** Bounds of strings and binary values are cut to this many characters/bytes, as Java does. */
 export const boundTruncateLength = 16
 
-const isValidAt = (data: A.Data, i: number): boolean => {
+/** The validity bitmap when some value is null (read once per batch, not per row). */
+const nullBitsOf = (data: A.Data): Uint8Array | undefined => {
   const bitmap = data.nullBitmap
-  if (data.nullCount === 0 || bitmap === undefined || bitmap.length === 0) return true
-  const bit = data.offset + i
-  return (bitmap[bit >> 3]! & (1 << (bit & 7))) !== 0
+  return bitmap === undefined || bitmap.length === 0 || data.nullCount === 0 ? undefined : bitmap
 }
 
 const nullCountOf = (data: A.Data): number => {
@@ -132,10 +131,11 @@ class BooleanAccumulator extends BaseAccumulator {
   private sawTrue = false
   private sawFalse = false
   protected addValues(data: A.Data): void {
-    const hasNulls = nullCountOf(data) > 0
+    const bitmap = nullBitsOf(data)
+    const offset = data.offset
     const bits = data.values as Uint8Array
     for (let i = 0; i < data.length; i++) {
-      if (hasNulls && !isValidAt(data, i)) continue
+      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       const bit = data.offset + i
       if ((bits[bit >> 3]! & (1 << (bit & 7))) !== 0) this.sawTrue = true
       else this.sawFalse = true
@@ -152,12 +152,13 @@ class Int32Accumulator extends BaseAccumulator {
   private min = Infinity
   private max = -Infinity
   protected addValues(data: A.Data): void {
-    const hasNulls = nullCountOf(data) > 0
+    const bitmap = nullBitsOf(data)
+    const offset = data.offset
     const values = data.values as Int32Array
     let min = this.min
     let max = this.max
     for (let i = 0; i < data.length; i++) {
-      if (hasNulls && !isValidAt(data, i)) continue
+      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       const v = values[i]!
       if (v < min) min = v
       if (v > max) max = v
@@ -176,13 +177,14 @@ class Int64Accumulator extends BaseAccumulator {
   private min: bigint | undefined
   private max: bigint | undefined
   protected addValues(data: A.Data): void {
-    const hasNulls = nullCountOf(data) > 0
+    const bitmap = nullBitsOf(data)
+    const offset = data.offset
     const values = data.values as BigInt64Array
     const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2)
     let minAt = -1
     let maxAt = -1
     for (let i = 0; i < data.length; i++) {
-      if (hasNulls && !isValidAt(data, i)) continue
+      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       if (minAt < 0) {
         minAt = maxAt = i
         continue
@@ -212,10 +214,11 @@ class DoubleAccumulator extends BaseAccumulator {
   private seen = false
   private nanCount = 0
   protected addValues(data: A.Data): void {
-    const hasNulls = nullCountOf(data) > 0
+    const bitmap = nullBitsOf(data)
+    const offset = data.offset
     const values = data.values as Float64Array
     for (let i = 0; i < data.length; i++) {
-      if (hasNulls && !isValidAt(data, i)) continue
+      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       const v = values[i]!
       if (v !== v) {
         this.nanCount++
@@ -238,7 +241,8 @@ class DecimalAccumulator extends BaseAccumulator {
   private min: bigint | undefined
   private max: bigint | undefined
   protected addValues(data: A.Data): void {
-    const hasNulls = nullCountOf(data) > 0
+    const bitmap = nullBitsOf(data)
+    const offset = data.offset
     const words = data.values as Uint32Array
     const compare = (a: number, b: number): number => {
       const ha = words[a * 4 + 3]! | 0
@@ -253,7 +257,7 @@ class DecimalAccumulator extends BaseAccumulator {
     let minAt = -1
     let maxAt = -1
     for (let i = 0; i < data.length; i++) {
-      if (hasNulls && !isValidAt(data, i)) continue
+      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       if (minAt < 0) {
         minAt = maxAt = i
         continue
@@ -288,13 +292,14 @@ class BytesAccumulator extends BaseAccumulator {
     this.text = text
   }
   protected addValues(data: A.Data): void {
-    const hasNulls = nullCountOf(data) > 0
+    const bitmap = nullBitsOf(data)
+    const offset = data.offset
     const offsets = data.valueOffsets as Int32Array
     const bytes = data.values as Uint8Array
     let minAt = -1
     let maxAt = -1
     for (let i = 0; i < data.length; i++) {
-      if (hasNulls && !isValidAt(data, i)) continue
+      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       if (minAt < 0) {
         minAt = maxAt = i
         continue
