@@ -1,6 +1,6 @@
 import { cellsOf } from "@ingest/domain"
 import { Effect, Stream } from "effect"
-import { statSync, writeFileSync } from "node:fs"
+import { statSync } from "node:fs"
 import { afterAll, describe, expect, it } from "vitest"
 import { csvParts } from "../../packages/adapters/src/formats/csv.ts"
 import { makeFormatReader } from "../../packages/adapters/src/formats/index.ts"

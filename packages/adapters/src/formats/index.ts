@@ -76,7 +76,7 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
   const pool = options.inProcess === true ? undefined : new WorkerPool({
     maxWorkers,
     maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 256,
-    maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb ?? 64,
+    maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb ?? 32,
     stackSizeMb: options.stackSizeMb ?? 4,
     profileTimeoutMs: options.profileTimeoutMs ?? 10 * 60_000,
     readTimeoutMs: options.readTimeoutMs ?? 10 * 60_000

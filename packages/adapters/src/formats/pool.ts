@@ -23,7 +23,7 @@ const entry = new URL("./worker.ts", import.meta.url).href
 const formatDuration = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)
 
 /** How many batches a worker may prepare ahead of the consumer. */
-const READ_CREDITS = 3
+const READ_CREDITS = 2
 
 const workerFailure = (error: unknown, maxOldGenerationSizeMb: number): RawReadError => {
   const code = (error as { code?: unknown } | null)?.code

@@ -81,7 +81,7 @@ const open = async (request: Extract<EncoderRequest, { op: "open" }>) => {
   try {
     take(id, job, request.first)
     // The writer reads the first batch (for the schema) before it hands out its output.
-    const output = await Parquet.transformParquetStream(input, writerProperties(request.spec)) as ReadableStream<Uint8Array>
+    const output = await Parquet.transformParquetStream(input, writerProperties(Parquet, request.spec)) as ReadableStream<Uint8Array>
     const reader = output.getReader()
     for (;;) {
       const { done, value } = await reader.read()

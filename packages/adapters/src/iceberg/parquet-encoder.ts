@@ -1,7 +1,7 @@
 import { InfrastructureError } from "@ingest/domain"
 import * as A from "apache-arrow"
 import { Effect, Stream } from "effect"
-import * as Parquet from "parquet-wasm"
+import type * as ParquetWasm from "parquet-wasm"
 import type { ParquetFileSpec } from "./parquet-properties.ts"
 import { writerProperties } from "./parquet-properties.ts"
 import type { ColumnSpec } from "./parquet-transfer.ts"
@@ -54,7 +54,7 @@ export class Wakeups {
 }
 
 /** Arrow JS batch → parquet-wasm batches (through Arrow IPC, the bridge into wasm memory). */
-const toWasmBatches = (batch: A.RecordBatch): Array<Parquet.RecordBatch> => {
+const toWasmBatches = (Parquet: typeof ParquetWasm, batch: A.RecordBatch): Array<ParquetWasm.RecordBatch> => {
   const table = Parquet.Table.fromIPCStream(A.tableToIPC(new A.Table([batch]), "stream"))
   try {
     return table.recordBatches()
@@ -63,15 +63,22 @@ const toWasmBatches = (batch: A.RecordBatch): Array<Parquet.RecordBatch> => {
   }
 }
 
-/** Encodes on the calling thread with parquet-wasm's streaming writer. */
+/**
+ * Encodes on the calling thread with parquet-wasm's streaming writer (loaded on first use: the
+ * service's own thread does not otherwise need the wasm module).
+ */
 export const inlineParquetEncoder: ParquetEncoder = {
   open: (spec, _columns, first) =>
     Effect.gen(function*() {
+      const Parquet = yield* Effect.tryPromise({
+        try: () => import("parquet-wasm"),
+        catch: encodingFailure("cannot load the Parquet writer")
+      })
       const wakeups = new Wakeups()
       let stopped: InfrastructureError | undefined
       const ifStopped = () => (stopped === undefined ? Effect.void : Effect.fail(stopped))
-      let controller!: ReadableStreamDefaultController<Parquet.RecordBatch>
-      const input = new ReadableStream<Parquet.RecordBatch>({
+      let controller!: ReadableStreamDefaultController<ParquetWasm.RecordBatch>
+      const input = new ReadableStream<ParquetWasm.RecordBatch>({
         start: (c) => {
           controller = c
         },
@@ -80,14 +87,14 @@ export const inlineParquetEncoder: ParquetEncoder = {
       const enqueue = (batch: A.RecordBatch) =>
         Effect.try({
           try: () => {
-            for (const b of toWasmBatches(batch)) controller.enqueue(b)
+            for (const b of toWasmBatches(Parquet, batch)) controller.enqueue(b)
           },
           catch: encodingFailure("cannot hand the record batch to the Parquet writer")
         })
       yield* enqueue(first)
       // The writer reads the first batch (for the schema) before it hands out its output.
       const output = yield* Effect.tryPromise({
-        try: () => Parquet.transformParquetStream(input, writerProperties(spec)),
+        try: () => Parquet.transformParquetStream(input, writerProperties(Parquet, spec)),
         catch: encodingFailure("cannot start the Parquet writer")
       })
       return {

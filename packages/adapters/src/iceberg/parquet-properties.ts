@@ -1,5 +1,5 @@
 import * as A from "apache-arrow"
-import * as Parquet from "parquet-wasm"
+import type * as ParquetWasm from "parquet-wasm"
 
 // Writer settings of one Parquet data file, as plain data (they cross into the encoder thread),
 // and the per-column choice of dictionary encoding.
@@ -12,7 +12,8 @@ export interface ParquetFileSpec {
   readonly plainColumns: ReadonlyArray<string>
 }
 
-export const writerProperties = (spec: ParquetFileSpec): Parquet.WriterProperties => {
+/** Writer properties of a file; `Parquet` is the loaded module (only encoding threads load it). */
+export const writerProperties = (Parquet: typeof ParquetWasm, spec: ParquetFileSpec): ParquetWasm.WriterProperties => {
   let builder = new Parquet.WriterPropertiesBuilder()
     .setCompression(Parquet.Compression.ZSTD)
     .setMaxRowGroupSize(spec.rowGroupRows)
