@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, expect, it, layer } from "@effect/vitest"
-import type { CellValue, Column, ObjectStore, TableIdent, WriteRequest } from "@ingest/domain"
+import type { CellValue, Column, ColumnBatch, ObjectStore, TableIdent, WriteRequest } from "@ingest/domain"
 import { TableCatalog } from "@ingest/domain/ports/table-catalog"
 import * as A from "apache-arrow"
 import { Context, Effect, Layer, Option, Redacted, Stream } from "effect"
@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
+import { makeColumnPacker } from "../../packages/adapters/src/formats/packed.ts"
 import { parseIcebergJson } from "../../packages/adapters/src/iceberg/json.ts"
 import { keyOfUri } from "../../packages/adapters/src/iceberg/locations.ts"
 import { currentSchema, currentSnapshot } from "../../packages/adapters/src/iceberg/metadata.ts"
@@ -514,6 +515,41 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
       assert.strictEqual(back.rows.length, n)
       assert.isTrue(back.rows.every((r, i) => r["id"] === String(i) && r["name"] === names[i]))
       assert.strictEqual(result.bytesWritten, back.dataFiles.reduce((sum, f) => sum + Number(f.fileSizeInBytes), 0))
+    }))
+
+  it.effect("stores packed batches as they are (same rows and metrics as cell batches) and converts narrower ones", () =>
+    Effect.gen(function*() {
+      const { writer } = yield* Env
+      const packed = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<ReadonlyArray<CellValue>>): ColumnBatch => ({
+        length: rows.length,
+        columns: columns.map((column, c) => {
+          const packer = makeColumnPacker(column, undefined, false)
+          packer.appendAll(rows.map((row) => row[c]), rows.length)
+          return packer.take()
+        })
+      })
+      const fromCells = { namespace: ["itest", "packed"], name: "from_cells" }
+      const fromPacked = { namespace: ["itest", "packed"], name: "from_packed" }
+      yield* writer().write(request(fromCells, allTypes, allTypeRows))
+      yield* writer().write({ ...request(fromPacked, allTypes, []), batches: Stream.make(packed(allTypes, allTypeRows)) })
+      const cells = yield* readBack(fromCells)
+      const direct = yield* readBack(fromPacked)
+      expect(direct.rows).toEqual(cells.rows)
+      const metrics = (raw: Record<string, unknown>) =>
+        ["value_counts", "null_value_counts", "nan_value_counts", "lower_bounds", "upper_bounds"].map((key) => raw[key])
+      expect(metrics(direct.dataFiles[0]!.raw)).toEqual(metrics(cells.dataFiles[0]!.raw))
+
+      // Packed values of a narrower type than the table's column are converted, not copied.
+      const widened = { namespace: ["itest", "packed"], name: "widened" }
+      const tableColumns = [col("id", "INTEGER", { nullable: false }), col("ratio", "DOUBLE"), col("amount", "DECIMAL", { precision: 12, scale: 4 })]
+      yield* writer().write(request(widened, tableColumns, [[1, 0.5, "1.0000"]]))
+      const narrower = [col("id", "INTEGER", { nullable: false }), col("ratio", "INTEGER"), col("amount", "DECIMAL", { precision: 10, scale: 2 })]
+      yield* writer().write({ ...request(widened, narrower, []), batches: Stream.make(packed(narrower, [[2, 7, "-1.25"], [3, null, null]])) })
+      expect((yield* readBack(widened)).rows).toEqual([
+        { id: "1", ratio: "0.5", amount: "1.0000" },
+        { id: "2", ratio: "7.0", amount: "-1.2500" },
+        { id: "3", ratio: null, amount: null }
+      ])
     }))
 
   it.effect("takes Arrow record batches built by the caller", () =>
