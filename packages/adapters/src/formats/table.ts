@@ -118,7 +118,7 @@ const sourceIndexes = (profile: FileProfile, target: ReadonlyArray<Column>): Arr
   })
 
 /** Rows per packed batch, and the size at which a batch is cut earlier. */
-export const PACKED_BATCH_ROWS = 65_536
+const PACKED_BATCH_ROWS = 65_536
 const PACKED_BATCH_BYTES = 32 * 1024 * 1024
 
 /**

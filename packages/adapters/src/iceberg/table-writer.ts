@@ -483,17 +483,12 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
                   `${[...new Set(batch.columns.map((c) => c.length))].join("/")}, expected ${width} columns of ${batch.length}`
               })
             }
+            pending.push({ batch, start: 0, end: batch.length })
+            pendingRows += batch.length
             accepted += batch.length
-            if (pendingRows === 0 && batch.columns.every(isPackedColumn)) {
-              // Packed by the reader already, in batches of a sensible size: stored as they are.
-              pending.push({ batch, start: 0, end: batch.length })
-              pendingRows = batch.length
-              yield* flush(batch.length)
-            } else {
-              pending.push({ batch, start: 0, end: batch.length })
-              pendingRows += batch.length
-              while (pendingRows >= batchRows) yield* flush(batchRows)
-            }
+            // A packed batch (sized by its reader) is stored as it is; cells are gathered into batches.
+            if (pendingRows === batch.length && batch.columns.every(isPackedColumn)) yield* flush(batch.length)
+            else while (pendingRows >= batchRows) yield* flush(batchRows)
             yield* reportProgress(request, accepted, writer)
           }))
         if (pendingRows > 0) yield* flush(pendingRows)
