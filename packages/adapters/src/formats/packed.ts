@@ -383,9 +383,12 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
         },
         take: () => {
           const length = rows
-          const data = { offsets: offsets.subarray(0, length + 1), bytes: text.bytes.subarray(0, text.length) }
+          const used = text.length
+          // The buffer moves to other threads whole: a mostly empty one is cut to size first.
+          const bytes = text.bytes.length - used > (used >> 2) + 65_536 ? text.bytes.slice(0, used) : text.bytes.subarray(0, used)
+          const data = { offsets: offsets.subarray(0, length + 1), bytes }
           offsets = new Int32Array(Math.max(initialRows, length) + 1)
-          text = new Utf8Builder(Math.max(1024, data.bytes.length))
+          text = new Utf8Builder(Math.max(1024, used + (used >> 3)))
           return taken(length, { kind: binary ? "binary" : "utf8", ...data })
         },
         get bytes() {
