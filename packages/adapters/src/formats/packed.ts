@@ -13,7 +13,15 @@ import {
   timestampOf
 } from "./coerce.ts"
 import type { ColumnHint } from "./infer.ts"
-import { daysFromCivil, isNullToken, ORDER_YMD, orderBit, timestampMicrosFromText, unscaledFromText } from "./values.ts"
+import {
+  daysFromCivil,
+  isNullToken,
+  ORDER_YMD,
+  orderBit,
+  powersOfTen,
+  timestampMicrosFromText,
+  unscaledFromText
+} from "./values.ts"
 
 // Coercion of raw cells straight into packed columns (PackedColumn of batch.ts): the same rules as
 // coerce.ts's makeCoercer, but each value lands in a typed array as it is read, with no canonical
@@ -91,8 +99,6 @@ const integerOfText = (s: string): number | bigint | undefined => {
   }
   return integerOf(s)
 }
-
-const powersOfTen = Array.from({ length: 16 }, (_, k) => 10 ** k)
 
 /** `[-]digits[.digits]` with at most 15 digits at the column's scale, no leading zero. */
 const unscaledOfText = (s: string, precision: number, scale: number): number | bigint | undefined => {

@@ -169,7 +169,8 @@ export const decimalFromText = (s: string, precision: number, scale: number): st
   return `${sign}${intPart === "" ? "0" : intPart}${scale > 0 ? "." + frac : ""}`
 }
 
-const powersOfTen = Array.from({ length: 16 }, (_, k) => 10 ** k)
+/** 10^0 … 10^15, exact as doubles. */
+export const powersOfTen = Array.from({ length: 16 }, (_, k) => 10 ** k)
 
 /**
  * The unscaled value of numeric text at `scale` (what DECIMAL(precision, scale) stores), under the
@@ -455,13 +456,8 @@ export const dateFromText = (s: string, order: number): number | undefined =>
  * text is refused (an instant is not a wall-clock time).
  */
 export const timestampFromText = (s: string, order: number, zoned: boolean): bigint | undefined => {
-  const kind = scanTemporal(s)
-  if (kind === TEMPORAL_NONE) return undefined
-  if (kind === TEMPORAL_ZONED && !zoned) return undefined
-  const days = scannedDays(order)
-  if (days === undefined) return undefined
-  const seconds = days * 86400 + tSeconds - tOffsetSeconds
-  return BigInt(seconds) * 1_000_000n + BigInt(tMicros)
+  const micros = timestampMicrosFromText(s, order, zoned)
+  return micros === undefined ? undefined : BigInt(micros)
 }
 
 /** Largest |seconds| whose microseconds stay a safe integer (about ±285 years around 1970). */
