@@ -20,14 +20,18 @@ afterAll(async () => {
 const ROWS = 400_000
 const lastRow = ROWS
 /** Row r (1-based): a quoted note with a newline every 7th row, a blank line every 50,000th. */
-const writeCsv = (name: string): string => {
+const writeCsv = (name: string, encoding: "utf-8" | "latin1" = "utf-8"): string => {
+  const newline = encoding === "utf-8" ? "\n" : "\r\n"
+  const text = encoding === "utf-8" ? "café 漢字 😀" : "café crème"
   const lines: Array<string> = ["id,code,amount,note"]
   for (let r = 1; r <= ROWS; r++) {
-    const note = r % 7 === 0 ? `"first line ${r}\nsecond, ""quoted"" line"` : `"plain note number ${r}, café 漢字 😀, with padding text to make the file large enough to be split"`
+    const note = r % 7 === 0
+      ? `"first line ${r}${newline}second, ""quoted"" line"`
+      : `"plain note number ${r}, ${text}, with padding text to make the file large enough to be split"`
     lines.push(`${r},${r === lastRow ? "oops" : r % 1000},${(r % 100_000) / 100},${note}`)
     if (r % 50_000 === 0) lines.push("")
   }
-  return dir.file(name, lines.join("\n") + "\n")
+  return dir.file(name, Buffer.from(lines.join(newline) + newline, encoding === "utf-8" ? "utf8" : "latin1"))
 }
 
 describe("CSV read in parts", () => {
@@ -61,6 +65,31 @@ describe("CSV read in parts", () => {
     expect(idSum).toBe((ROWS * (ROWS + 1)) / 2)
     expect(seen.subarray(1).every((n) => n === 1)).toBe(true)
     expect(multiline).toBe(Math.floor(ROWS / 7))
+  }, 60_000)
+
+  it("splits windows-1252 files with CRLF line ends at record boundaries too", async () => {
+    const latin = writeCsv("latin.csv", "latin1")
+    const profile = await profileOf(reader, latin, "csv")
+    expect(profile.readOptions["encoding"]).toBe("windows-1252")
+    expect(csvParts(profile.readOptions, statSync(latin).size, 2)).toHaveLength(2)
+    let rows = 0
+    let idSum = 0
+    let accented = 0
+    await Effect.runPromise(Stream.runForEach(reader.read(latin, profile, profile.columns), (batch) =>
+      Effect.sync(() => {
+        const ids = cellsOf(batch.columns[0]!) as ReadonlyArray<number>
+        const notes = cellsOf(batch.columns[3]!) as ReadonlyArray<string>
+        for (let i = 0; i < batch.length; i++) {
+          idSum += ids[i]!
+          if (notes[i]!.includes("café crème")) accented++
+          // Line ends inside quotes are data; a record's own CRLF must not end up in its last value.
+          if (ids[i]! % 7 !== 0 && notes[i]!.includes("\r")) throw new Error(`row ${ids[i]}: the line end was left in the value`)
+        }
+        rows += batch.length
+      })))
+    expect(rows).toBe(ROWS)
+    expect(idSum).toBe((ROWS * (ROWS + 1)) / 2)
+    expect(accented).toBe(ROWS - Math.floor(ROWS / 7))
   }, 60_000)
 
   it("names the row of a bad value in a later part by its number in the whole file", async () => {
