@@ -1,4 +1,4 @@
-import { uniqueIdentifiers } from "@ingest/domain"
+import { uniqueIdentifiers } from "@ingest/domain/identifiers"
 
 /**
  * Column naming rules (the profile's `columns[*].name`), applied to the labels in file order by

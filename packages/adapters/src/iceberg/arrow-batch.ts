@@ -1,5 +1,5 @@
 import type { CellValue, ColumnBatch, PackedColumn } from "@ingest/domain"
-import { cellsOf, isPackedColumn } from "@ingest/domain"
+import { cellsOf, isPackedColumn } from "@ingest/domain/batch"
 import * as A from "apache-arrow"
 import { Utf8Builder } from "../columnar/utf8-builder.ts"
 import type { FieldPlan, WritableType } from "./schema.ts"
