@@ -298,16 +298,29 @@ class BytesAccumulator extends BaseAccumulator {
     const bytes = data.values as Uint8Array
     let minAt = -1
     let maxAt = -1
+    // First bytes of the current bounds (-1: empty): a value whose first byte lies strictly
+    // between them can be neither, which settles most rows without a full comparison.
+    let minFirst = -1
+    let maxFirst = -1
+    const firstByte = (at: number) => (offsets[at]! < offsets[at + 1]! ? bytes[offsets[at]!]! : -1)
     for (let i = 0; i < data.length; i++) {
       if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       if (minAt < 0) {
         minAt = maxAt = i
+        minFirst = maxFirst = firstByte(i)
         continue
       }
       const s = offsets[i]!
       const e = offsets[i + 1]!
-      if (compareBytes(bytes, s, e, bytes, offsets[minAt]!, offsets[minAt + 1]!) < 0) minAt = i
-      else if (compareBytes(bytes, s, e, bytes, offsets[maxAt]!, offsets[maxAt + 1]!) > 0) maxAt = i
+      const first = s < e ? bytes[s]! : -1
+      if (first > minFirst && first < maxFirst) continue
+      if (compareBytes(bytes, s, e, bytes, offsets[minAt]!, offsets[minAt + 1]!) < 0) {
+        minAt = i
+        minFirst = first
+      } else if (compareBytes(bytes, s, e, bytes, offsets[maxAt]!, offsets[maxAt + 1]!) > 0) {
+        maxAt = i
+        maxFirst = first
+      }
     }
     if (minAt < 0) return
     const min = bytes.slice(offsets[minAt]!, offsets[minAt + 1]!)

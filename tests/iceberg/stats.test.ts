@@ -1,0 +1,35 @@
+import * as A from "apache-arrow"
+import { describe, expect, it } from "vitest"
+import { makeAccumulator } from "../../packages/adapters/src/iceberg/stats.ts"
+
+// Column bounds of string columns against a plain sort of the same values (byte order of UTF-8).
+
+const randomText = (random: () => number): string => {
+  const alphabet = ["", "a", "b", "z", "A", "0", "é", "ß", "漢", "😀", " ", "~"]
+  let text = ""
+  const length = Math.floor(random() * 6)
+  for (let k = 0; k < length; k++) text += alphabet[Math.floor(random() * alphabet.length)]
+  return text
+}
+
+const seeded = (seed: number) => () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+  return seed / 2_147_483_648
+}
+
+describe("string column bounds", () => {
+  it("are the byte-wise smallest and largest values, across batches and nulls", () => {
+    const random = seeded(7)
+    const batches = Array.from({ length: 5 }, () =>
+      Array.from({ length: 2000 }, () => (random() < 0.1 ? null : randomText(random)))
+    )
+    const accumulator = makeAccumulator({ kind: "string" })
+    for (const values of batches) accumulator.add(A.vectorFromArray(values, new A.Utf8()).data[0]!)
+    const present = batches.flat().filter((v): v is string => v !== null).map((v) => Buffer.from(v, "utf8"))
+    present.sort(Buffer.compare)
+    const metrics = accumulator.result()
+    expect(Buffer.from(metrics.lower!).equals(present[0]!)).toBe(true)
+    expect(Buffer.from(metrics.upper!).equals(present.at(-1)!)).toBe(true)
+    expect(metrics.nullCount).toBe(batches.flat().filter((v) => v === null).length)
+  })
+})
