@@ -87,7 +87,7 @@ const integerOfText = (s: string): number | bigint | undefined => {
   if (n > 0 && n <= 15) {
     let i = s.charCodeAt(0) === 45 ? 1 : 0
     const first = s.charCodeAt(i)
-    if (i < n && first >= 49 && first <= 57 || (first === 48 && n === 1)) {
+    if ((i < n && first >= 49 && first <= 57) || (first === 48 && n === 1)) {
       let value = 0
       for (; i < n; i++) {
         const c = s.charCodeAt(i) - 48
@@ -152,7 +152,7 @@ const isoDays = (s: string): number | undefined => {
 
 /** `yyyy-mm-dd` (read year first). */
 const dateOfText = (s: string, order: number): number | undefined =>
-  (s.length === 10 && order === ORDER_YMD && isoDays(s)) || dateOf(s, order)
+  (s.length === 10 && order === ORDER_YMD ? isoDays(s) : undefined) ?? dateOf(s, order)
 
 /** `yyyy-mm-dd[T ]hh:mm:ss[.f…]` with no zone, or `Z` for an instant. */
 const timestampOfText = (s: string, order: number, zoned: boolean): number | bigint | undefined => {
