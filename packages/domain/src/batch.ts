@@ -51,11 +51,17 @@ export const isPackedColumn = (column: BatchColumn): column is PackedColumn =>
 
 const utf8Decoder = new TextDecoder()
 
-const decimalText = (unscaled: bigint, scale: number): string => {
+/** Canonical DECIMAL text of an unscaled value: `-12.30` for (-1230, 2); a negative scale adds zeros. */
+export const decimalText = (unscaled: bigint, scale: number): string => {
   const negative = unscaled < 0n
-  const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, "0")
-  const text = scale === 0 ? digits : `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`
-  return negative ? `-${text}` : text
+  let digits = (negative ? -unscaled : unscaled).toString()
+  if (scale > 0) {
+    digits = digits.padStart(scale + 1, "0")
+    digits = `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`
+  } else if (scale < 0) {
+    digits = digits + "0".repeat(-scale)
+  }
+  return negative ? `-${digits}` : digits
 }
 
 const packedValue = (data: PackedData, row: number): Exclude<CellValue, null> => {

@@ -3,6 +3,7 @@ import { open, stat, type FileHandle } from "node:fs/promises"
 import { crc32, inflateRawSync, zstdDecompressSync } from "node:zlib"
 import snappy from "snappyjs"
 import type { ColumnType } from "@ingest/domain"
+import { decimalText } from "@ingest/domain/batch"
 import { type DeclaredType, type RawReader, RawReadError } from "./raw.ts"
 import { nestedJsonText } from "./cells.ts"
 
@@ -148,18 +149,6 @@ const unscaledOf = (bytes: Uint8Array): bigint => {
   for (const b of bytes) value = (value << 8n) | BigInt(b)
   if (bytes.length > 0 && (bytes[0]! & 0x80) !== 0) value -= 1n << BigInt(bytes.length * 8)
   return value
-}
-
-export const decimalText = (unscaled: bigint, scale: number): string => {
-  const negative = unscaled < 0n
-  let digits = (negative ? -unscaled : unscaled).toString()
-  if (scale > 0) {
-    digits = digits.padStart(scale + 1, "0")
-    digits = `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`
-  } else if (scale < 0) {
-    digits = digits + "0".repeat(-scale)
-  }
-  return negative ? `-${digits}` : digits
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0")

@@ -3,6 +3,7 @@ import { open, stat, type FileHandle } from "node:fs/promises"
 import * as arrow from "apache-arrow"
 import type * as ParquetWasm from "parquet-wasm"
 import type { ColumnType } from "@ingest/domain"
+import { decimalText } from "@ingest/domain/batch"
 import { type DeclaredType, type RawReader, RawReadError } from "./raw.ts"
 import { nestedJsonText } from "./cells.ts"
 
@@ -507,18 +508,6 @@ const timeText = (micros: bigint): string => {
   const fraction = micros % 1_000_000n
   const clock = `${pad(seconds / 3600n)}:${pad((seconds / 60n) % 60n)}:${pad(seconds % 60n)}`
   return fraction === 0n ? clock : `${clock}.${pad(fraction, 6)}`
-}
-
-export const decimalText = (unscaled: bigint, scale: number): string => {
-  const negative = unscaled < 0n
-  let digits = (negative ? -unscaled : unscaled).toString()
-  if (scale > 0) {
-    digits = digits.padStart(scale + 1, "0")
-    digits = `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`
-  } else if (scale < 0) {
-    digits = digits + "0".repeat(-scale)
-  }
-  return negative ? `-${digits}` : digits
 }
 
 /** Arrow JS hands decimals out as a BigNum view; its toString is the unscaled integer. */
