@@ -172,10 +172,24 @@ class Int32Accumulator extends BaseAccumulator {
   }
 }
 
-/** int64-backed columns (long, timestamps): compares (high signed, low unsigned) word pairs. */
-class Int64Accumulator extends BaseAccumulator {
+/** Bounds kept as bigints (64-bit integers, decimals): each batch offers its own smallest and largest. */
+abstract class BigIntBoundsAccumulator extends BaseAccumulator {
   private min: bigint | undefined
   private max: bigint | undefined
+  protected offer(min: bigint, max: bigint): void {
+    if (this.min === undefined || min < this.min) this.min = min
+    if (this.max === undefined || max > this.max) this.max = max
+  }
+  protected abstract encode(value: bigint): Uint8Array
+  result(): ColumnMetrics {
+    if (this.min === undefined || this.max === undefined) return this.metrics(undefined, undefined)
+    return this.metrics(this.encode(this.min), this.encode(this.max))
+  }
+}
+
+/** int64-backed columns (long, timestamps): compares (high signed, low unsigned) word pairs. */
+class Int64Accumulator extends BigIntBoundsAccumulator {
+  protected encode = encodeInt64
   protected addValues(data: A.Data): void {
     const bitmap = nullBitsOf(data)
     const offset = data.offset
@@ -196,15 +210,7 @@ class Int64Accumulator extends BaseAccumulator {
       const maxHi = words[maxAt * 2 + 1]!
       if (hi > maxHi || (hi === maxHi && lo > words[maxAt * 2]! >>> 0)) maxAt = i
     }
-    if (minAt < 0) return
-    const min = values[minAt]!
-    const max = values[maxAt]!
-    if (this.min === undefined || min < this.min) this.min = min
-    if (this.max === undefined || max > this.max) this.max = max
-  }
-  result(): ColumnMetrics {
-    if (this.min === undefined || this.max === undefined) return this.metrics(undefined, undefined)
-    return this.metrics(encodeInt64(this.min), encodeInt64(this.max))
+    if (minAt >= 0) this.offer(values[minAt]!, values[maxAt]!)
   }
 }
 
@@ -237,9 +243,8 @@ class DoubleAccumulator extends BaseAccumulator {
 }
 
 /** 128-bit decimals as 4 little-endian 32-bit words: compare the top word signed, the rest unsigned. */
-class DecimalAccumulator extends BaseAccumulator {
-  private min: bigint | undefined
-  private max: bigint | undefined
+class DecimalAccumulator extends BigIntBoundsAccumulator {
+  protected encode = encodeDecimal
   protected addValues(data: A.Data): void {
     const bitmap = nullBitsOf(data)
     const offset = data.offset
@@ -271,14 +276,7 @@ class DecimalAccumulator extends BaseAccumulator {
       for (let k = 3; k >= 0; k--) v = (v << 32n) | BigInt(words[i * 4 + k]!)
       return BigInt.asIntN(128, v)
     }
-    const min = toBigInt(minAt)
-    const max = toBigInt(maxAt)
-    if (this.min === undefined || min < this.min) this.min = min
-    if (this.max === undefined || max > this.max) this.max = max
-  }
-  result(): ColumnMetrics {
-    if (this.min === undefined || this.max === undefined) return this.metrics(undefined, undefined)
-    return this.metrics(encodeDecimal(this.min), encodeDecimal(this.max))
+    this.offer(toBigInt(minAt), toBigInt(maxAt))
   }
 }
 
