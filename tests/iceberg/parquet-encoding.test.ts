@@ -1,59 +1,18 @@
-import { PgClient } from "@effect/sql-pg"
 import { assert, describe, expect, it, layer } from "@effect/vitest"
 import type { CellValue, Column, ColumnBatch, ObjectStore } from "@ingest/domain"
 import { InfrastructureError } from "@ingest/domain"
-import { TableCatalog } from "@ingest/domain/ports/table-catalog"
 import * as A from "apache-arrow"
-import { Context, Effect, Layer, Option, Redacted, Stream } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect, Option, Stream } from "effect"
 import { readdirSync } from "node:fs"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
 import path from "node:path"
 import { arrowSchemaOf, buildRecordBatch } from "../../packages/adapters/src/iceberg/arrow-batch.ts"
 import { plainColumnsOf } from "../../packages/adapters/src/iceberg/parquet-properties.ts"
 import { initialSchema, resolveSchema } from "../../packages/adapters/src/iceberg/schema.ts"
-import { makeSqlCatalog } from "../../packages/adapters/src/iceberg/sql-catalog.ts"
 import { makeIcebergTableWriter } from "../../packages/adapters/src/iceberg/table-writer.ts"
-import type { IcebergTableWriterOptions } from "../../packages/adapters/src/iceberg/table-writer.ts"
-import { makeFsObjectStore } from "../../packages/adapters/src/storage/fs.ts"
-import { postgresUrl, readTable, uniqueName, withDuckDb } from "./support.ts"
+import { IcebergEnv, icebergEnvLayer, readTable, withDuckDb } from "./support.ts"
 
 // How data files are encoded: on the encoder threads (default) or inline, with a dictionary
 // only for columns that gain from one; what a failing upload does to a write in progress.
-
-class Env extends Context.Service<Env, {
-  readonly store: ObjectStore
-  readonly catalog: typeof TableCatalog.Service
-  readonly warehouseDir: string
-  readonly writer: (overrides?: Partial<IcebergTableWriterOptions>) => ReturnType<typeof makeIcebergTableWriter>
-}>()("test/IcebergEncodingEnv") {}
-
-const EnvLive = Layer.effect(
-  Env,
-  Effect.gen(function*() {
-    const warehouseDir = yield* Effect.acquireRelease(
-      Effect.promise(() => mkdtemp(path.join(tmpdir(), "iceberg-enc-"))),
-      (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-    )
-    const store = makeFsObjectStore(warehouseDir)
-    const catalogName = uniqueName("itest_enc")
-    const catalog = yield* makeSqlCatalog({ warehouse: store, catalogName })
-    const sql = yield* SqlClient.SqlClient
-    yield* Effect.addFinalizer(() =>
-      Effect.all([
-        sql`DELETE FROM iceberg_tables WHERE catalog_name = ${catalogName}`,
-        sql`DELETE FROM iceberg_namespace_properties WHERE catalog_name = ${catalogName}`
-      ]).pipe(Effect.ignore)
-    )
-    return {
-      store,
-      catalog,
-      warehouseDir,
-      writer: (overrides = {}) => makeIcebergTableWriter({ catalog, warehouse: store, ...overrides })
-    }
-  })
-).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(postgresUrl), maxConnections: 4 })))
 
 const columns: ReadonlyArray<Column> = [
   { name: "id", type: "INTEGER", nullable: false },
@@ -96,10 +55,10 @@ const encodingsOf = (file: string) =>
 
 const hasDictionary = (encodings: string | undefined) => encodings !== undefined && /DICTIONARY/.test(encodings)
 
-layer(EnvLive, { timeout: "120 seconds", excludeTestServices: true })("Iceberg writer: Parquet encoding", (it) => {
+layer(icebergEnvLayer("iceberg-enc"), { timeout: "120 seconds", excludeTestServices: true })("Iceberg writer: Parquet encoding", (it) => {
   it.effect("encoder threads and inline encoding write the same rows and column metrics", () =>
     Effect.gen(function*() {
-      const { writer, store, catalog } = yield* Env
+      const { writer, store, catalog } = yield* IcebergEnv
       const rows = 12_345
       const results = []
       for (const parquetEncoding of ["worker", "inline"] as const) {
@@ -131,7 +90,7 @@ layer(EnvLive, { timeout: "120 seconds", excludeTestServices: true })("Iceberg w
 
   it.effect("columns with too many distinct values are written without a dictionary", () =>
     Effect.gen(function*() {
-      const { writer, store, catalog } = yield* Env
+      const { writer, store, catalog } = yield* IcebergEnv
       const table = { namespace: ["itest_enc"], name: "dictionaries" }
       yield* writer().write({ table, columns, mode: "append", commitId: "dict", batches: batchesOf(40_000, 5000) })
       const back = yield* readTable(store, Option.getOrThrow(yield* catalog.loadTable(table)), "id")
@@ -147,7 +106,7 @@ layer(EnvLive, { timeout: "120 seconds", excludeTestServices: true })("Iceberg w
 
   it.effect("Arrow batches of the caller stay readable after the write", () =>
     Effect.gen(function*() {
-      const { writer } = yield* Env
+      const { writer } = yield* IcebergEnv
       const arrow = new A.Table({
         id: A.vectorFromArray(Array.from({ length: 5000 }, (_, i) => BigInt(i)), new A.Int64()),
         label: A.vectorFromArray(Array.from({ length: 5000 }, (_, i) => `label ${i}`), new A.Utf8())
@@ -167,7 +126,7 @@ layer(EnvLive, { timeout: "120 seconds", excludeTestServices: true })("Iceberg w
 
   it.effect("an upload failing mid-file fails the write with the store's error; nothing is committed", () =>
     Effect.gen(function*() {
-      const { store, catalog, warehouseDir } = yield* Env
+      const { store, catalog, warehouseDir } = yield* IcebergEnv
       const failingStore: ObjectStore = {
         ...store,
         put: (key, body) =>

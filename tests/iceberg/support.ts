@@ -2,7 +2,10 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import type { DuckDBConnection } from "@duckdb/node-api"
 import type { ObjectStore } from "@ingest/domain"
 import type { IcebergSchema, IcebergSnapshot, LoadedTable } from "@ingest/domain/ports/table-catalog"
-import { Effect } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { TableCatalog } from "@ingest/domain/ports/table-catalog"
+import { Context, Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
 import { existsSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -12,6 +15,10 @@ import { keyOfUri } from "../../packages/adapters/src/iceberg/locations.ts"
 import type { ManifestEntry, ManifestFileEntry } from "../../packages/adapters/src/iceberg/manifest.ts"
 import { decodeManifest, decodeManifestList } from "../../packages/adapters/src/iceberg/manifest.ts"
 import { currentSchema, currentSnapshot } from "../../packages/adapters/src/iceberg/metadata.ts"
+import { makeSqlCatalog } from "../../packages/adapters/src/iceberg/sql-catalog.ts"
+import { makeIcebergTableWriter } from "../../packages/adapters/src/iceberg/table-writer.ts"
+import type { IcebergTableWriterOptions } from "../../packages/adapters/src/iceberg/table-writer.ts"
+import { makeFsObjectStore } from "../../packages/adapters/src/storage/fs.ts"
 
 // An independent read path for written tables: manifests parsed with avsc, data files read by
 // DuckDB projecting Parquet columns by Iceberg field id (not by name).
@@ -51,6 +58,42 @@ const duckTypeOf = (type: unknown): string => {
   }
   throw new Error(`no DuckDB type for ${t}`)
 }
+
+/** A temp-dir warehouse and a SQL catalog of its own on the machine's PostgreSQL, removed afterwards. */
+export class IcebergEnv extends Context.Service<IcebergEnv, {
+  readonly store: ObjectStore
+  readonly catalog: typeof TableCatalog.Service
+  readonly warehouseDir: string
+  readonly writer: (overrides?: Partial<IcebergTableWriterOptions>) => ReturnType<typeof makeIcebergTableWriter>
+}>()("test/IcebergEnv") {}
+
+/** IcebergEnv whose warehouse directory and catalog name start with `prefix`. */
+export const icebergEnvLayer = (prefix: string) =>
+  Layer.effect(
+    IcebergEnv,
+    Effect.gen(function*() {
+      const warehouseDir = yield* Effect.acquireRelease(
+        Effect.promise(() => mkdtemp(path.join(tmpdir(), `${prefix}-`))),
+        (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+      )
+      const store = makeFsObjectStore(warehouseDir)
+      const catalogName = uniqueName(prefix.replaceAll("-", "_"))
+      const catalog = yield* makeSqlCatalog({ warehouse: store, catalogName })
+      const sql = yield* SqlClient.SqlClient
+      yield* Effect.addFinalizer(() =>
+        Effect.all([
+          sql`DELETE FROM iceberg_tables WHERE catalog_name = ${catalogName}`,
+          sql`DELETE FROM iceberg_namespace_properties WHERE catalog_name = ${catalogName}`
+        ]).pipe(Effect.ignore)
+      )
+      return {
+        store,
+        catalog,
+        warehouseDir,
+        writer: (overrides = {}) => makeIcebergTableWriter({ catalog, warehouse: store, ...overrides })
+      }
+    })
+  ).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(postgresUrl), maxConnections: 4 })))
 
 export interface TableReadback {
   readonly snapshot: IcebergSnapshot | undefined

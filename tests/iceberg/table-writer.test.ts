@@ -1,68 +1,29 @@
-import { PgClient } from "@effect/sql-pg"
 import { assert, describe, expect, it, layer } from "@effect/vitest"
-import type { CellValue, Column, ColumnBatch, ObjectStore, TableIdent, WriteRequest } from "@ingest/domain"
+import type { CellValue, Column, ColumnBatch, TableIdent, WriteRequest } from "@ingest/domain"
 import { TableCatalog } from "@ingest/domain/ports/table-catalog"
 import * as A from "apache-arrow"
-import { Context, Effect, Layer, Option, Redacted, Stream } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect, Option, Stream } from "effect"
 import { readdirSync, readFileSync, statSync } from "node:fs"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
 import path from "node:path"
 import { makeColumnPacker } from "../../packages/adapters/src/formats/packed.ts"
 import { parseIcebergJson } from "../../packages/adapters/src/iceberg/json.ts"
 import { keyOfUri } from "../../packages/adapters/src/iceberg/locations.ts"
 import { currentSchema, currentSnapshot } from "../../packages/adapters/src/iceberg/metadata.ts"
-import { makeSqlCatalog } from "../../packages/adapters/src/iceberg/sql-catalog.ts"
-import { commitIdKey, makeIcebergTableWriter } from "../../packages/adapters/src/iceberg/table-writer.ts"
-import type { IcebergTableWriterOptions } from "../../packages/adapters/src/iceberg/table-writer.ts"
-import { makeFsObjectStore } from "../../packages/adapters/src/storage/fs.ts"
+import { commitIdKey } from "../../packages/adapters/src/iceberg/table-writer.ts"
 import {
   countRows,
   hasSharedContracts,
+  IcebergEnv,
   icebergContractDir,
+  icebergEnvLayer,
   mustKeysFromContract,
   parquetFieldIds,
-  postgresUrl,
   readTable,
   uniqueName
 } from "./support.ts"
 
 // The Iceberg writer against the SQL catalog on the machine's PostgreSQL (database `test`, one
 // catalog_name per run, removed afterwards) and a temp-dir warehouse; read back independently.
-
-class Env extends Context.Service<Env, {
-  readonly store: ObjectStore
-  readonly catalog: typeof TableCatalog.Service
-  readonly warehouseDir: string
-  readonly writer: (overrides?: Partial<IcebergTableWriterOptions>) => ReturnType<typeof makeIcebergTableWriter>
-}>()("test/IcebergEnv") {}
-
-const EnvLive = Layer.effect(
-  Env,
-  Effect.gen(function*() {
-    const warehouseDir = yield* Effect.acquireRelease(
-      Effect.promise(() => mkdtemp(path.join(tmpdir(), "iceberg-wh-"))),
-      (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-    )
-    const store = makeFsObjectStore(warehouseDir)
-    const catalogName = uniqueName("itest")
-    const catalog = yield* makeSqlCatalog({ warehouse: store, catalogName })
-    const sql = yield* SqlClient.SqlClient
-    yield* Effect.addFinalizer(() =>
-      Effect.all([
-        sql`DELETE FROM iceberg_tables WHERE catalog_name = ${catalogName}`,
-        sql`DELETE FROM iceberg_namespace_properties WHERE catalog_name = ${catalogName}`
-      ]).pipe(Effect.ignore)
-    )
-    return {
-      store,
-      catalog,
-      warehouseDir,
-      writer: (overrides = {}) => makeIcebergTableWriter({ catalog, warehouse: store, ...overrides })
-    }
-  })
-).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(postgresUrl), maxConnections: 4 })))
 
 const col = (name: string, type: Column["type"], extra: Partial<Column> = {}): Column => ({
   name,
@@ -91,7 +52,7 @@ const request = (
 
 const load = (table: TableIdent) =>
   Effect.gen(function*() {
-    const { catalog } = yield* Env
+    const { catalog } = yield* IcebergEnv
     const loaded = yield* catalog.loadTable(table)
     assert.isTrue(Option.isSome(loaded), `table ${table.name} exists`)
     return Option.getOrThrow(loaded)
@@ -99,7 +60,7 @@ const load = (table: TableIdent) =>
 
 const readBack = (table: TableIdent, orderBy = "id") =>
   Effect.gen(function*() {
-    const { store } = yield* Env
+    const { store } = yield* IcebergEnv
     return yield* readTable(store, yield* load(table), orderBy)
   })
 
@@ -127,10 +88,10 @@ const allTypeRows: ReadonlyArray<ReadonlyArray<CellValue>> = [
   [4n, true, "9999999999.99", "0.000001", -2.25, -1, 86400000000n, 0n, "emoji 🎉 party time and more", Uint8Array.of(1, 2, 3)]
 ]
 
-layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg table writer (SQL catalog on PostgreSQL)", (it) => {
+layer(icebergEnvLayer("iceberg-wh"), { timeout: "60 seconds", excludeTestServices: true })("Iceberg table writer (SQL catalog on PostgreSQL)", (it) => {
   it.effect("writes every column type; DuckDB reads it back by field id", () =>
     Effect.gen(function*() {
-      const { writer, store } = yield* Env
+      const { writer, store } = yield* IcebergEnv
       const table = { namespace: ["itest", "types"], name: "all_types" }
       const result = yield* writer().write(request(table, allTypes, allTypeRows))
       assert.strictEqual(result.recordsWritten, 4)
@@ -184,7 +145,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
       assert.strictEqual(Number(file.recordCount), yield* Effect.promise(() => countRows(file.localPath)))
       assert.strictEqual(Number(file.fileSizeInBytes), statSync(file.localPath).size)
       assert.strictEqual(file.fileFormat, "PARQUET")
-      assert.isTrue(file.localPath.startsWith(path.join((yield* Env).warehouseDir, "itest", "types", "all_types", "data")))
+      assert.isTrue(file.localPath.startsWith(path.join((yield* IcebergEnv).warehouseDir, "itest", "types", "all_types", "data")))
 
       // Column metrics.
       const raw = file.raw
@@ -258,7 +219,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect.skipIf(!hasSharedContracts)("metadata has every key WRITING-V2 marks as must", () =>
     Effect.gen(function*() {
-      const { writer, store } = yield* Env
+      const { writer, store } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "contract_keys" }
       yield* writer().write(request(table, [col("id", "INTEGER")], [[1]]))
       const loaded = yield* load(table)
@@ -273,7 +234,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("appends twice → two snapshots; overwrite keeps only the new rows", () =>
     Effect.gen(function*() {
-      const { writer } = yield* Env
+      const { writer } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "appends" }
       const columns = [col("id", "INTEGER"), col("name", "STRING")]
       const first = yield* writer().write(request(table, columns, [[1, "a"], [2, "b"]]))
@@ -325,7 +286,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("zero rows still create the table, with no snapshot", () =>
     Effect.gen(function*() {
-      const { writer } = yield* Env
+      const { writer } = yield* IcebergEnv
       const table = { namespace: ["itest", "empty"], name: "nothing" }
       const result = yield* writer().write(request(table, [col("id", "INTEGER")], []))
       expect(result).toEqual({ recordsWritten: 0, bytesWritten: 0, snapshotId: "", alreadyCommitted: false })
@@ -333,13 +294,13 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
       assert.strictEqual(loaded.metadata.snapshots.length, 0)
       assert.isUndefined(currentSnapshot(loaded.metadata))
       expect(Option.getOrThrow(yield* writer().describe(table))).toEqual([col("id", "INTEGER")])
-      assert.isTrue(yield* (yield* Env).catalog.namespaceExists(["itest", "empty"]))
-      assert.isTrue(yield* (yield* Env).catalog.namespaceExists(["itest"]))
+      assert.isTrue(yield* (yield* IcebergEnv).catalog.namespaceExists(["itest", "empty"]))
+      assert.isTrue(yield* (yield* IcebergEnv).catalog.namespaceExists(["itest"]))
     }))
 
   it.effect("schema evolution adds columns; old rows read null; incompatible types are Invalid", () =>
     Effect.gen(function*() {
-      const { writer } = yield* Env
+      const { writer } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "evolving" }
       yield* writer().write(request(table, [col("id", "INTEGER"), col("price", "DECIMAL", { precision: 10, scale: 2 })], [[1, "1.50"]]))
       // Different column order, one new column, decimal widened into the table's (10,2), a dropped column absent.
@@ -380,7 +341,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("a bad cell value fails with Invalid naming the column; nothing is committed", () =>
     Effect.gen(function*() {
-      const { writer } = yield* Env
+      const { writer } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "bad_cells" }
       const columns = [col("id", "INTEGER"), col("amount", "DECIMAL", { precision: 4, scale: 1 })]
       const overflow = yield* writer().write(request(table, columns, [[1, "1.0"], [2, "12345.0"]])).pipe(Effect.flip)
@@ -393,7 +354,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("two writers committing at once: one retries on the conflict, no row is lost", () =>
     Effect.gen(function*() {
-      const { writer, catalog } = yield* Env
+      const { writer, catalog } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "concurrent" }
       const columns = [col("id", "INTEGER")]
       yield* writer().write(request(table, columns, [[0]]))
@@ -439,7 +400,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("the SQL catalog's compare-and-swap rejects a commit on a stale base", () =>
     Effect.gen(function*() {
-      const { writer, catalog } = yield* Env
+      const { writer, catalog } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "cas" }
       yield* writer().write(request(table, [col("id", "INTEGER")], [[1]]))
       const base = yield* load(table)
@@ -459,7 +420,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("the same commit id twice: the second write is reported as already committed", () =>
     Effect.gen(function*() {
-      const { writer, catalog } = yield* Env
+      const { writer, catalog } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "idempotent" }
       const columns = [col("id", "INTEGER")]
       const first = yield* writer().write(request(table, columns, [[1], [2]], { commitId: "import-42" }))
@@ -488,7 +449,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("rolls over to new data files at the target size; progress is reported", () =>
     Effect.gen(function*() {
-      const { writer } = yield* Env
+      const { writer } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "rollover" }
       const n = 5000
       const ids = Array.from({ length: n }, (_, i) => i)
@@ -519,7 +480,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("stores packed batches as they are (same rows and metrics as cell batches) and converts narrower ones", () =>
     Effect.gen(function*() {
-      const { writer } = yield* Env
+      const { writer } = yield* IcebergEnv
       const packed = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<ReadonlyArray<CellValue>>): ColumnBatch => ({
         length: rows.length,
         columns: columns.map((column, c) => {
@@ -554,7 +515,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("takes Arrow record batches built by the caller", () =>
     Effect.gen(function*() {
-      const { writer } = yield* Env
+      const { writer } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "from_arrow" }
       const arrow = new A.Table({
         id: A.vectorFromArray([5n, 6n], new A.Int64()),
@@ -584,7 +545,7 @@ layer(EnvLive, { timeout: "60 seconds", excludeTestServices: true })("Iceberg ta
 
   it.effect("leaves only referenced files after a failed write (no rows visible)", () =>
     Effect.gen(function*() {
-      const { writer, warehouseDir } = yield* Env
+      const { writer, warehouseDir } = yield* IcebergEnv
       const table = { namespace: ["itest"], name: "failing" }
       const failing = Stream.make({ length: 1, columns: [[1]] }).pipe(
         Stream.concat(Stream.fail("source broke" as const))
