@@ -2,7 +2,7 @@ import type { PgClient } from "@effect/sql-pg"
 import type { ColumnWithSamples, DiscoveredStream, SyncMode } from "@ingest/domain"
 import { Effect } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
-import { chooseCursor, mapPgType, type PgColumn } from "./types.ts"
+import { chooseCursor, columnOfPg, type PgColumn } from "./types.ts"
 
 /** A table or view of the source, with what reading it needs. */
 export interface PgRelation {
@@ -128,17 +128,7 @@ export const logicalReplicationEnabled = (sql: PgClient.PgClient): Effect.Effect
 const tableKinds = new Set(["r", "p"])
 
 export const toDiscoveredStream = (relation: PgRelation, logical: boolean): DiscoveredStream => {
-  const columns: Array<ColumnWithSamples> = relation.columns.map((column) => {
-    const mapped = mapPgType(column)
-    return {
-      name: column.name,
-      type: mapped.type,
-      nullable: !column.notNull,
-      ...(mapped.precision === undefined ? {} : { precision: mapped.precision }),
-      ...(mapped.scale === undefined ? {} : { scale: mapped.scale }),
-      sampleValues: []
-    }
-  })
+  const columns: Array<ColumnWithSamples> = relation.columns.map((column) => ({ ...columnOfPg(column), sampleValues: [] }))
   const cursor = chooseCursor(columns, relation.primaryKey)
   const modes: Array<SyncMode> = ["FULL_REFRESH"]
   if (cursor !== undefined) modes.push("INCREMENTAL")

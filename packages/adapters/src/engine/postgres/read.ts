@@ -8,8 +8,8 @@ import { SyncFailure } from "../stream-reader.ts"
 import { describeFailure, describeSqlError, openPgClient } from "./client.ts"
 import type { PostgresSourceConfig } from "./config.ts"
 import { BinaryCopyDecoder, type WireKind } from "./copy-decoder.ts"
-import { loadRelations, type PgRelation } from "./discover.ts"
-import { mapPgType, quoteIdentifier, quoteQualified, selectExpression } from "./types.ts"
+import { loadRelations } from "./discover.ts"
+import { columnOfPg, quoteIdentifier, quoteQualified, selectExpression } from "./types.ts"
 import { encodeQuery, openWireSession, PgWireError, wireErrorFrom } from "./wire.ts"
 
 /** What an incremental postgres stream remembers: the cursor column and the largest value read. */
@@ -35,18 +35,6 @@ const cursorBound: Partial<Record<Column["type"], (value: string) => string>> = 
   TIMESTAMP: (value) => `('epoch'::timestamp + '${value}'::int8 * interval '1 microsecond')`,
   TIMESTAMP_TZ: (value) => `('epoch'::timestamptz + '${value}'::int8 * interval '1 microsecond')`
 }
-
-const toColumns = (relation: PgRelation): ReadonlyArray<Column> =>
-  relation.columns.map((column) => {
-    const mapped = mapPgType(column)
-    return {
-      name: column.name,
-      type: mapped.type,
-      nullable: !column.notNull,
-      ...(mapped.precision === undefined ? {} : { precision: mapped.precision }),
-      ...(mapped.scale === undefined ? {} : { scale: mapped.scale })
-    }
-  })
 
 const wireKinds: Record<Column["type"], WireKind> = {
   BOOLEAN: "boolean",
@@ -157,7 +145,7 @@ export const makePostgresReader = (config: PostgresSourceConfig, options: Postgr
           stream: stream.name
         })
       }
-      const columns = toColumns(relation)
+      const columns = relation.columns.map(columnOfPg)
 
       // The cursor is followed in both modes, so a full refresh also tells a later incremental
       // sync where to continue. Only incremental reads filter on it.

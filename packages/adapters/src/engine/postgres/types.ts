@@ -1,4 +1,4 @@
-import type { ColumnType } from "@ingest/domain"
+import type { Column, ColumnType } from "@ingest/domain"
 
 /**
  * A source column as the catalog describes it, after resolving domains to their base type.
@@ -80,6 +80,18 @@ export const quoteQualified = (schema: string, table: string): string => `${quot
  * cell value cheaply: text for everything mapped to STRING (arrays and json as JSON text) and
  * for decimals (free numerics rounded to the scale we store), the binary value otherwise.
  */
+/** A Postgres column as a column of the lattice. */
+export const columnOfPg = (column: Pick<PgColumn, "name" | "notNull" | "typeName" | "typeCategory" | "typeModifier">): Column => {
+  const mapped = mapPgType(column)
+  return {
+    name: column.name,
+    type: mapped.type,
+    nullable: !column.notNull,
+    ...(mapped.precision === undefined ? {} : { precision: mapped.precision }),
+    ...(mapped.scale === undefined ? {} : { scale: mapped.scale })
+  }
+}
+
 export const selectExpression = (column: Pick<PgColumn, "name" | "typeName" | "typeCategory" | "typeModifier">): string => {
   const ref = quote(column.name)
   const mapped = mapPgType(column)
