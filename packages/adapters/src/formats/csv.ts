@@ -1,6 +1,5 @@
 import { sniffCsv } from "./csv-dialect.ts"
 import { type CsvDialect, type CsvLimits, CsvTokenizer } from "./csv-tokenizer.ts"
-import { stat } from "node:fs/promises"
 import {
   byteLengthOf,
   decodeHead,
@@ -82,10 +81,9 @@ export interface CsvSplit {
 }
 
 /** Keeps the first record boundary at or after each eighth of the file. */
-const splitPlanner = async (path: string, encoding: TextEncoding) => {
-  const size = (await stat(path)).size
-  const points: Array<CsvSplit> = []
+const splitPlanner = (size: number, encoding: TextEncoding) => {
   if (!hasByteOffsets(encoding) || size < MIN_SPLIT_BYTES) return undefined
+  const points: Array<CsvSplit> = []
   return {
     points,
     offer: (byte: number, rows: number, line: number) => {
@@ -123,9 +121,11 @@ export const openCsv = async (
   limits: TextLimits = defaultTextLimits
 ): Promise<TableSource> => {
   let settings = knownOptions(options.readOptions)
-  const firstReading = settings === undefined
+  /** Size of the file on a first reading (the profile), which notes where a later read may split it. */
+  let firstReadingSize: number | undefined
   if (settings === undefined) {
     const { head, size } = await readHead(path)
+    firstReadingSize = size
     if (size === 0) throw new RawReadError("corrupt", "the file is empty")
     const wholeFile = head.length === size
     const forced = options.readOptions?.["encoding"]
@@ -151,8 +151,7 @@ export const openCsv = async (
   const readOptions: Record<string, unknown> = { ...csv }
   const batchSize = options.batchSize ?? DEFAULT_BATCH
   const part = options.part
-  // A first reading (the profile) notes record boundaries where a later read may split the file.
-  const splits = firstReading ? await splitPlanner(path, csv.encoding) : undefined
+  const splits = firstReadingSize === undefined ? undefined : splitPlanner(firstReadingSize, csv.encoding)
   const batches = async function*(): AsyncGenerator<ColumnarBatch> {
     const tokenizer = new CsvTokenizer(dialect, csv.columns, batchSize, limits, csv.header && (part?.start ?? 0) === 0)
     if (part !== undefined) tokenizer.line = part.line
