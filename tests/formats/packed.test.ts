@@ -2,10 +2,12 @@ import type { CellValue, Column } from "@ingest/domain"
 import { cellsOf } from "@ingest/domain"
 import { describe, expect, it } from "vitest"
 import { makeCoercer } from "../../packages/adapters/src/formats/coerce.ts"
+import type { CsvFields } from "../../packages/adapters/src/formats/csv-bytes.ts"
 import { makeColumnPacker, PackError } from "../../packages/adapters/src/formats/packed.ts"
 
-// The packers coerce raw cells straight into typed arrays, with fast paths for common spellings.
-// Whatever the path, they must accept and produce exactly what the cell coercer does.
+// The packers coerce raw cells, or CSV fields in UTF-8 bytes, straight into typed arrays, with fast
+// paths for common spellings. Whatever the path, they must accept and produce exactly what the cell
+// coercer does.
 
 const outcome = (run: () => CellValue): { value: CellValue } | { refused: string } => {
   try {
@@ -36,12 +38,39 @@ const viaPacker = (column: Column, values: ReadonlyArray<unknown>, dateOrder?: "
     return { value: cellsOf(packer.take())[0]! }
   })
 
-const same = (column: Column, values: ReadonlyArray<unknown>, dateOrder?: "ymd" | "dmy" | "mdy") =>
-  expect(viaPacker(column, values, dateOrder)).toEqual(viaCoercer(column, values, dateOrder))
+/** The same values as CSV fields in UTF-8 bytes (csv-bytes.ts), which imports of CSV files read. */
+const viaFields = (column: Column, values: ReadonlyArray<unknown>, dateOrder?: "ymd" | "dmy" | "mdy") =>
+  values.map((v) => {
+    const packer = makeColumnPacker(column, dateOrder === undefined ? undefined : { dateOrder }, true)
+    const bytes = Buffer.from(String(v), "utf8")
+    const fields: CsvFields = {
+      length: 1,
+      capacity: 1,
+      bytes: new Uint8Array([0x2c, ...bytes]),
+      unescaped: new Uint8Array(0),
+      starts: Int32Array.of(1),
+      ends: Int32Array.of(1 + bytes.length)
+    }
+    try {
+      packer.appendFields(fields, 0)
+    } catch (error) {
+      expect(error).toBeInstanceOf(PackError)
+      return { refused: (error as Error).message }
+    }
+    return { value: cellsOf(packer.take())[0]! }
+  })
+
+const same = (column: Column, values: ReadonlyArray<unknown>, dateOrder?: "ymd" | "dmy" | "mdy") => {
+  const expected = viaCoercer(column, values, dateOrder)
+  expect(viaPacker(column, values, dateOrder)).toEqual(expected)
+  // Lone surrogates cannot be in a file's UTF-8 bytes.
+  const encodable = values.filter((v) => typeof v !== "string" || !/[\ud800-\udfff]/.test(v.replace(/[\ud800-\udbff][\udc00-\udfff]/g, "")))
+  expect(viaFields(column, encodable, dateOrder)).toEqual(viaCoercer(column, encodable, dateOrder))
+}
 
 const integers = ["0", "7", "-7", "-0", "007", "+5", " 12", "12 ", "123456789012345", "1234567890123456",
   "9007199254740993", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "1.0", "1e3", "", "NULL",
-  "N/A", "x", "-", "--1", "١٢"]
+  "N/A", " NA ", "n/a", "Null", "x", "-", "--1", "١٢"]
 const dates = ["2024-02-29", "2023-02-29", "1970-01-01", "0001-01-01", "9999-12-31", "2024-13-01", "2024-1-05",
   "05/01/2024", "2024/01/05", "2024-01-05 ", "2024-01-0x", "", "null"]
 const timestamps = ["2024-01-02 03:04:05", "2024-01-02T03:04:05", "2024-01-02T03:04:05.1", "2024-01-02T03:04:05.123456",

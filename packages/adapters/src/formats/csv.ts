@@ -1,3 +1,4 @@
+import { type CsvFields, readCsvFields } from "./csv-bytes.ts"
 import { sniffCsv } from "./csv-dialect.ts"
 import { type CsvDialect, type CsvLimits, CsvTokenizer } from "./csv-tokenizer.ts"
 import {
@@ -113,6 +114,23 @@ export const csvParts = (readOptions: Record<string, unknown>, size: number, cou
   if (chosen.length === 0) return []
   const starts = [{ byte: 0, rows: 0, line: 1 }, ...chosen]
   return starts.map((s, i) => ({ start: s.byte, end: starts[i + 1]?.byte ?? size, rows: s.rows, line: s.line }))
+}
+
+/**
+ * Reads a profiled CSV (or a part of it) as field positions in UTF-8 bytes, for imports:
+ * see csv-bytes.ts.
+ */
+export const openCsvFields = (
+  path: string,
+  readOptions: Record<string, unknown>,
+  part: CsvPart | undefined,
+  limits: TextLimits = defaultTextLimits,
+  recordsPerBatch = DEFAULT_BATCH
+): AsyncGenerator<CsvFields> => {
+  const csv = knownOptions(readOptions)
+  if (csv === undefined) throw new RawReadError("unsupported", "the file's CSV read options are missing")
+  const dialect: CsvDialect = { delimiter: csv.delimiter, quote: csv.quote, escape: csv.escape, newline: csv.newline }
+  return readCsvFields(path, csv.encoding, dialect, csv.columns, csv.header, limits, part, recordsPerBatch)
 }
 
 export const openCsv = async (

@@ -1,10 +1,10 @@
 import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
-import type { TextLimits } from "./csv.ts"
+import { openCsvFields, type TextLimits } from "./csv.ts"
 import { InvalidText } from "./encoding.ts"
 import type { ErrorKind } from "./protocol.ts"
 import { type CsvPart, RawReadError } from "./raw.ts"
 import { openTable } from "./registry.ts"
-import { profileSource, readSource } from "./table.ts"
+import { profileSource, readCsvFieldSource, readSource } from "./table.ts"
 
 /** Profiles a file. A CSV whose guessed encoding turns out wrong later in the file is re-read as windows-1252. */
 export const profileFile = async (
@@ -33,6 +33,11 @@ export async function* readFile(
   batchSize: number,
   part?: CsvPart
 ): AsyncGenerator<ColumnBatch> {
+  if (format === "csv") {
+    const fields = openCsvFields(path, profile.readOptions, part, limits, batchSize)
+    yield* readCsvFieldSource(fields, profile, target, part?.rows ?? 0)
+    return
+  }
   const sheet = profile.readOptions["sheet"]
   const source = await openTable(
     format,

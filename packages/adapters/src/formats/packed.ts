@@ -12,21 +12,25 @@ import {
   stringOf,
   timestampOf
 } from "./coerce.ts"
-import type { ColumnHint } from "./infer.ts"
 import {
-  daysFromCivil,
-  isNullToken,
-  ORDER_YMD,
-  orderBit,
-  powersOfTen,
-  timestampMicrosFromText,
-  unscaledFromText
-} from "./values.ts"
+  fieldText,
+  isNullField,
+  OUT_OF_RANGE,
+  plainBooleanOfField,
+  plainDateOfField,
+  plainIntegerOfField,
+  plainTimestampOfField,
+  plainUnscaledOfField
+} from "./byte-values.ts"
+import { type CsvFields, MISSING_FIELD } from "./csv-bytes.ts"
+import type { ColumnHint } from "./infer.ts"
+import { isNullToken, ORDER_YMD, orderBit, timestampMicrosFromText, unscaledFromText } from "./values.ts"
 
 // Coercion of raw cells straight into packed columns (PackedColumn of batch.ts): the same rules as
 // coerce.ts's makeCoercer, but each value lands in a typed array as it is read, with no canonical
 // value in between. Packed batches leave the parser worker without being copied, and the table
-// writer stores their buffers as they are.
+// writer stores their buffers as they are. CSV fields are read from their UTF-8 bytes
+// (appendFields), with no string made for most of them.
 
 /** Appends raw cells of one column; `take` hands over what was appended and starts afresh. */
 export interface ColumnPacker {
@@ -35,6 +39,8 @@ export interface ColumnPacker {
    * column throws a PackError with its index.
    */
   appendAll(values: ReadonlyArray<unknown> | undefined, n: number): void
+  /** Appends the fields of `column` of the records in `fields` (text with null tokens); throws as appendAll. */
+  appendFields(fields: CsvFields, column: number): void
   take(): PackedColumn
   /** Bytes held (to cut batches by size). */
   readonly bytes: number
@@ -78,108 +84,6 @@ const setWords = (words: Uint32Array, at: number, width: number, value: number |
   }
 }
 
-// Fast paths for the commonest spellings; anything else goes through the general grammar of
-// values.ts, so both accept exactly the same values.
-
-/** Plain decimal digits with an optional minus, at most 15 digits, no leading zero. */
-const integerOfText = (s: string): number | bigint | undefined => {
-  const n = s.length
-  if (n > 0 && n <= 15) {
-    let i = s.charCodeAt(0) === 45 ? 1 : 0
-    const first = s.charCodeAt(i)
-    if ((i < n && first >= 49 && first <= 57) || (first === 48 && n === 1)) {
-      let value = 0
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i) - 48
-        if (c < 0 || c > 9) return integerOf(s)
-        value = value * 10 + c
-      }
-      return s.charCodeAt(0) === 45 ? (value === 0 ? 0 : -value) : value
-    }
-  }
-  return integerOf(s)
-}
-
-/** `[-]digits[.digits]` with at most 15 digits at the column's scale, no leading zero. */
-const unscaledOfText = (s: string, precision: number, scale: number): number | bigint | undefined => {
-  const n = s.length
-  if (n === 0 || n > 17) return unscaledFromText(s, precision, scale)
-  const negative = s.charCodeAt(0) === 45
-  let i = negative ? 1 : 0
-  const first = s.charCodeAt(i)
-  let value = 0
-  let integerDigits = 0
-  let fraction = -1
-  for (; i < n; i++) {
-    const c = s.charCodeAt(i)
-    if (c >= 48 && c <= 57) {
-      value = value * 10 + (c - 48)
-      if (fraction >= 0) fraction++
-      else integerDigits++
-    } else if (c === 46 && fraction < 0) fraction = 0
-    else return unscaledFromText(s, precision, scale)
-  }
-  const significantInteger = first === 48 ? integerDigits - 1 : integerDigits
-  if (
-    integerDigits === 0 || fraction === 0 || fraction > scale || (first === 48 && integerDigits > 1) ||
-    significantInteger + scale > 15
-  ) return unscaledFromText(s, precision, scale)
-  if (significantInteger > precision - scale) return undefined
-  const unscaled = value * powersOfTen[scale - Math.max(fraction, 0)]!
-  return negative && unscaled !== 0 ? -unscaled : unscaled
-}
-
-const digitsAt = (s: string, at: number, count: number): number => {
-  let value = 0
-  for (let k = at; k < at + count; k++) {
-    const c = s.charCodeAt(k) - 48
-    if (c < 0 || c > 9) return -1
-    value = value * 10 + c
-  }
-  return value
-}
-
-const isoDays = (s: string): number | undefined => {
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined
-  const year = digitsAt(s, 0, 4)
-  const month = digitsAt(s, 5, 2)
-  const day = digitsAt(s, 8, 2)
-  if (year < 1 || month < 1 || month > 12 || day < 1) return undefined
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
-  const last = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
-  return day <= last ? daysFromCivil(year, month, day) : undefined
-}
-
-/** `yyyy-mm-dd` (read year first). */
-const dateOfText = (s: string, order: number): number | undefined =>
-  (s.length === 10 && order === ORDER_YMD ? isoDays(s) : undefined) ?? dateOf(s, order)
-
-/** `yyyy-mm-dd[T ]hh:mm:ss[.f…]` with no zone, or `Z` for an instant. */
-const timestampOfText = (s: string, order: number, zoned: boolean): number | bigint | undefined => {
-  let end = s.length
-  if (end >= 19 && order === ORDER_YMD) {
-    if (zoned && s.charCodeAt(end - 1) === 90) end--
-    const t = s.charCodeAt(10)
-    const days = (t === 84 || t === 32) && s.charCodeAt(13) === 58 && s.charCodeAt(16) === 58 ? isoDays(s) : undefined
-    const hour = digitsAt(s, 11, 2)
-    const minute = digitsAt(s, 14, 2)
-    const second = digitsAt(s, 17, 2)
-    if (days !== undefined && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59) {
-      let micros = 0
-      let fine = end === 19
-      if (end > 20 && end <= 26 && s.charCodeAt(19) === 46) {
-        micros = digitsAt(s, 20, end - 20)
-        for (let d = end - 20; d < 6; d++) micros *= 10
-        fine = micros >= 0
-      }
-      const seconds = days * 86400 + hour * 3600 + minute * 60 + second
-      // Within about ±285 years of 1970 the microseconds are a safe integer.
-      if (fine && seconds > -9_007_199_253 && seconds < 9_007_199_253) return seconds * 1_000_000 + micros
-    }
-  }
-  return timestampMicrosFromText(s, order, zoned)
-}
-
 const isNullText = (s: string): boolean => s.length <= 6 && isNullToken(s)
 
 /**
@@ -199,14 +103,18 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
       validity = grow(validity, Math.max((rows + n + 7) >> 3, validity.length * 2), 0xff)
     }
   }
+  /** Marks row `row` null (or refuses it in a required column). */
+  const markNull = (row: number, index: number): void => {
+    if (required) throw new PackError(index, "missing value in a column that does not allow nulls")
+    if (validity === undefined) validity = new Uint8Array(Math.max(initialRows, (row + 1) * 2) >> 3).fill(0xff)
+    if (row >> 3 >= validity.length) validity = grow(validity, Math.max((row >> 3) + 1, validity.length * 2), 0xff)
+    validity[row >> 3]! &= ~(1 << (row & 7))
+    nullCount++
+  }
   /** Whether `value` is missing; marks row `row` null (or refuses it in a required column). */
   const isNull = (value: unknown, row: number, index: number): boolean => {
     if (value === null || value === undefined || (textValues && typeof value === "string" && isNullText(value))) {
-      if (required) throw new PackError(index, "missing value in a column that does not allow nulls")
-      if (validity === undefined) validity = new Uint8Array(Math.max(initialRows, (row + 1) * 2) >> 3).fill(0xff)
-      if (row >> 3 >= validity.length) validity = grow(validity, Math.max((row >> 3) + 1, validity.length * 2), 0xff)
-      validity[row >> 3]! &= ~(1 << (row & 7))
-      nullCount++
+      markNull(row, index)
       return true
     }
     return false
@@ -234,6 +142,35 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
     }
   }
 
+  // Each type has two loops, over raw values (appendAll) and over CSV fields (appendFields). A
+  // field is read from `fieldBytes[fieldStart..fieldEnd)`, set by `locate`, which also marks
+  // missing fields and null tokens null.
+  let fieldBytes: Uint8Array = new Uint8Array(0)
+  let fieldStart = 0
+  let fieldEnd = 0
+  /** Finds field `i` of `column`; false when it is null (marked so). */
+  const locate = (fields: CsvFields, at: number, row: number, index: number): boolean => {
+    const start = fields.starts[at]!
+    if (start === MISSING_FIELD) {
+      markNull(row, index)
+      return false
+    }
+    if (start >= 0) {
+      fieldBytes = fields.bytes
+      fieldStart = start
+    } else {
+      fieldBytes = fields.unescaped
+      fieldStart = -start - 2
+    }
+    fieldEnd = fields.ends[at]!
+    if (isNullField(fieldBytes, fieldStart, fieldEnd)) {
+      markNull(row, index)
+      return false
+    }
+    return true
+  }
+  const fieldString = () => fieldText(fieldBytes, fieldStart, fieldEnd)
+
   switch (target.type) {
     case "INTEGER":
     case "TIMESTAMP":
@@ -241,10 +178,19 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
       const integer = target.type === "INTEGER"
       const zoned = target.type === "TIMESTAMP_TZ"
       let words = new Uint32Array(initialRows * 2)
+      const reserve = (n: number) => {
+        if ((rows + n) * 2 > words.length) words = grow(words, Math.max(rows + n, words.length) * 2)
+        reserveValidity(n)
+      }
+      const put = (value: number | bigint | undefined, index: number, raw: unknown) => {
+        if (value === undefined || (typeof value === "bigint" && (value < INT64_MIN || value > INT64_MAX))) {
+          return refuseAt(index, raw, target.type)
+        }
+        setWords(words, rows * 2, 2, value)
+      }
       return {
         appendAll: (values, n) => {
-          if ((rows + n) * 2 > words.length) words = grow(words, Math.max(rows + n, words.length) * 2)
-          reserveValidity(n)
+          reserve(n)
           for (let i = 0; i < n; i++, rows++) {
             const v = values?.[i]
             if (isNull(v, rows, i)) {
@@ -252,15 +198,33 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
               words[rows * 2 + 1] = 0
               continue
             }
-            const value = integer
-              ? (typeof v === "string" ? integerOfText(v) : integerOf(v))
-              : typeof v === "string"
-              ? timestampOfText(v, order, zoned)
-              : timestampOf(v, order, zoned)
-            if (value === undefined || (typeof value === "bigint" && (value < INT64_MIN || value > INT64_MAX))) {
-              return refuseAt(i, v, target.type)
+            put(
+              integer ? integerOf(v) : typeof v === "string" ? timestampMicrosFromText(v, order, zoned) : timestampOf(v, order, zoned),
+              i,
+              v
+            )
+          }
+        },
+        appendFields: (fields, column) => {
+          const n = fields.length
+          reserve(n)
+          const base = column * fields.capacity
+          for (let i = 0; i < n; i++, rows++) {
+            if (!locate(fields, base + i, rows, i)) {
+              words[rows * 2] = 0
+              words[rows * 2 + 1] = 0
+              continue
             }
-            setWords(words, rows * 2, 2, value)
+            const plain = integer
+              ? plainIntegerOfField(fieldBytes, fieldStart, fieldEnd)
+              : plainTimestampOfField(fieldBytes, fieldStart, fieldEnd, order, zoned)
+            if (plain !== undefined) {
+              words[rows * 2] = plain >>> 0
+              words[rows * 2 + 1] = Math.floor(plain / twoPow32) >>> 0
+              continue
+            }
+            const v = fieldString()
+            put(integer ? integerOf(v) : timestampMicrosFromText(v, order, zoned), i, v)
           }
         },
         take: () => {
@@ -278,20 +242,44 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
       const scale = target.scale ?? 0
       const type = `DECIMAL(${precision},${scale})`
       let words = new Uint32Array(initialRows * 4)
+      const reserve = (n: number) => {
+        if ((rows + n) * 4 > words.length) words = grow(words, Math.max(rows + n, words.length / 2) * 4)
+        reserveValidity(n)
+      }
+      const put = (text: string | undefined, index: number, raw: unknown) => {
+        const unscaled = text === undefined ? undefined : unscaledFromText(text, precision, scale)
+        if (unscaled === undefined) return refuseAt(index, raw, type)
+        setWords(words, rows * 4, 4, unscaled)
+      }
       return {
         appendAll: (values, n) => {
-          if ((rows + n) * 4 > words.length) words = grow(words, Math.max(rows + n, words.length / 2) * 4)
-          reserveValidity(n)
+          reserve(n)
           for (let i = 0; i < n; i++, rows++) {
             const v = values?.[i]
             if (isNull(v, rows, i)) {
               words.fill(0, rows * 4, rows * 4 + 4)
               continue
             }
-            const text = typeof v === "string" ? v : decimalOf(v, precision, scale)
-            const unscaled = text === undefined ? undefined : unscaledOfText(text, precision, scale)
-            if (unscaled === undefined) return refuseAt(i, v, type)
-            setWords(words, rows * 4, 4, unscaled)
+            put(typeof v === "string" ? v : decimalOf(v, precision, scale), i, v)
+          }
+        },
+        appendFields: (fields, column) => {
+          const n = fields.length
+          reserve(n)
+          const base = column * fields.capacity
+          for (let i = 0; i < n; i++, rows++) {
+            if (!locate(fields, base + i, rows, i)) {
+              words.fill(0, rows * 4, rows * 4 + 4)
+              continue
+            }
+            const plain = plainUnscaledOfField(fieldBytes, fieldStart, fieldEnd, precision, scale)
+            if (plain === OUT_OF_RANGE) return refuseAt(i, fieldString(), type)
+            if (plain !== undefined) {
+              setWords(words, rows * 4, 4, plain)
+              continue
+            }
+            const v = fieldString()
+            put(v, i, v)
           }
         },
         take: () => {
@@ -309,25 +297,45 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
     case "DATE": {
       const date = target.type === "DATE"
       let values: Float64Array | Int32Array = date ? new Int32Array(initialRows) : new Float64Array(initialRows)
+      const reserve = (n: number) => {
+        if (rows + n > values.length) values = grow(values, Math.max(rows + n, values.length * 2))
+        reserveValidity(n)
+      }
+      const put = (v: unknown, index: number) => {
+        if (date) {
+          const days = dateOf(v, order)
+          if (days === undefined || days < -2147483648 || days > 2147483647) return refuseAt(index, v, "DATE")
+          values[rows] = days
+        } else {
+          const number = doubleOf(v)
+          if (number === undefined) return refuseAt(index, v, "DOUBLE")
+          values[rows] = number
+        }
+      }
       return {
         appendAll: (cells, n) => {
-          if (rows + n > values.length) values = grow(values, Math.max(rows + n, values.length * 2))
-          reserveValidity(n)
+          reserve(n)
           for (let i = 0; i < n; i++, rows++) {
             const v = cells?.[i]
             if (isNull(v, rows, i)) {
               values[rows] = 0
               continue
             }
-            if (date) {
-              const days = typeof v === "string" ? dateOfText(v, order) : dateOf(v, order)
-              if (days === undefined || days < -2147483648 || days > 2147483647) return refuseAt(i, v, "DATE")
-              values[rows] = days
-            } else {
-              const number = doubleOf(v)
-              if (number === undefined) return refuseAt(i, v, "DOUBLE")
-              values[rows] = number
+            put(v, i)
+          }
+        },
+        appendFields: (fields, column) => {
+          const n = fields.length
+          reserve(n)
+          const base = column * fields.capacity
+          for (let i = 0; i < n; i++, rows++) {
+            if (!locate(fields, base + i, rows, i)) {
+              values[rows] = 0
+              continue
             }
+            const days = date ? plainDateOfField(fieldBytes, fieldStart, fieldEnd, order) : undefined
+            if (days !== undefined) values[rows] = days
+            else put(fieldString(), i)
           }
         },
         take: () => {
@@ -345,16 +353,34 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
     }
     case "BOOLEAN": {
       let bits = new Uint8Array(initialRows >> 3)
+      const reserve = (n: number) => {
+        if ((rows + n + 7) >> 3 > bits.length) bits = grow(bits, Math.max((rows + n + 7) >> 3, bits.length * 2))
+        reserveValidity(n)
+      }
+      const put = (b: boolean | undefined, index: number, raw: unknown) => {
+        if (b === undefined) return refuseAt(index, raw, "BOOLEAN")
+        if (b) bits[rows >> 3]! |= 1 << (rows & 7)
+      }
       return {
         appendAll: (values, n) => {
-          if ((rows + n + 7) >> 3 > bits.length) bits = grow(bits, Math.max((rows + n + 7) >> 3, bits.length * 2))
-          reserveValidity(n)
+          reserve(n)
           for (let i = 0; i < n; i++, rows++) {
             const v = values?.[i]
-            if (isNull(v, rows, i)) continue
-            const b = v === "true" ? true : v === "false" ? false : booleanOf(v)
-            if (b === undefined) return refuseAt(i, v, "BOOLEAN")
-            if (b) bits[rows >> 3]! |= 1 << (rows & 7)
+            if (!isNull(v, rows, i)) put(booleanOf(v), i, v)
+          }
+        },
+        appendFields: (fields, column) => {
+          const n = fields.length
+          reserve(n)
+          const base = column * fields.capacity
+          for (let i = 0; i < n; i++, rows++) {
+            if (!locate(fields, base + i, rows, i)) continue
+            const plain = plainBooleanOfField(fieldBytes, fieldStart, fieldEnd)
+            if (plain !== undefined) put(plain, i, undefined)
+            else {
+              const v = fieldString()
+              put(booleanOf(v), i, v)
+            }
           }
         },
         take: () => {
@@ -373,16 +399,35 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
       const binary = target.type === "BINARY"
       let offsets = new Int32Array(initialRows + 1)
       let text = new Utf8Builder(initialRows * 16)
+      const reserve = (n: number) => {
+        if (rows + n + 1 > offsets.length) offsets = grow(offsets, Math.max(rows + n + 1, offsets.length * 2))
+        reserveValidity(n)
+      }
+      const checkSize = (index: number) => {
+        if (text.length > maxColumnBytes) throw new PackError(index, "the batch holds more than 2 GiB of text")
+      }
       return {
         appendAll: (values, n) => {
-          if (rows + n + 1 > offsets.length) offsets = grow(offsets, Math.max(rows + n + 1, offsets.length * 2))
-          reserveValidity(n)
+          reserve(n)
           for (let i = 0; i < n; i++, rows++) {
             const v = values?.[i]
             if (!isNull(v, rows, i)) {
               if (binary) text.appendBytes(binaryOf(v) ?? refuseAt(i, v, "BINARY"))
               else text.append(typeof v === "string" ? v : stringOf(v))
-              if (text.length > maxColumnBytes) throw new PackError(i, "the batch holds more than 2 GiB of text")
+              checkSize(i)
+            }
+            offsets[rows + 1] = text.length
+          }
+        },
+        // Fields are valid UTF-8 (csv-bytes.ts checks): text and its bytes (BINARY) are the bytes as they are.
+        appendFields: (fields, column) => {
+          const n = fields.length
+          reserve(n)
+          const base = column * fields.capacity
+          for (let i = 0; i < n; i++, rows++) {
+            if (locate(fields, base + i, rows, i)) {
+              text.appendRange(fieldBytes, fieldStart, fieldEnd)
+              checkSize(i)
             }
             offsets[rows + 1] = text.length
           }

@@ -1,7 +1,8 @@
 import type { Column, ColumnBatch, ColumnWithSamples, FileFormat, FileProfile } from "@ingest/domain"
 import { detachString } from "./cells.ts"
 import { makeCoercer, previewValue } from "./coerce.ts"
-import { makeColumnPacker, PackError } from "./packed.ts"
+import type { CsvFields } from "./csv-bytes.ts"
+import { type ColumnPacker, makeColumnPacker, PackError } from "./packed.ts"
 import { ColumnInference, type ColumnHint } from "./infer.ts"
 import { columnNames, nullPrototypeRow, storableText } from "./names.ts"
 import { type DeclaredType, RawReadError, type RawTable } from "./raw.ts"
@@ -125,27 +126,64 @@ const PACKED_BATCH_BYTES = 32 * 1024 * 1024
  * Streams the table coerced to `target` as batches of packed columns (PackedColumn of batch.ts);
  * a value that does not fit fails naming row and column.
  */
-export async function* readSource(
+export const readSource = (
   source: TableSource,
   profile: FileProfile,
   target: ReadonlyArray<Column>,
   /** Data rows of the file before this source's first (a part of a file). */
   rowsBefore = 0,
   batchRows: number = PACKED_BATCH_ROWS
+): AsyncGenerator<ColumnBatch> =>
+  pack(source.batches, (packer, batch, column) => packer.appendAll(batch.columns[column], batch.length), {
+    profile,
+    target,
+    textValues: source.textValues,
+    rowsBefore,
+    batchRows
+  })
+
+/** readSource for CSV records read as bytes (csv-bytes.ts). */
+export const readCsvFieldSource = (
+  fields: AsyncIterable<CsvFields>,
+  profile: FileProfile,
+  target: ReadonlyArray<Column>,
+  rowsBefore = 0,
+  batchRows: number = PACKED_BATCH_ROWS
+): AsyncGenerator<ColumnBatch> =>
+  pack(fields, (packer, batch, column) => packer.appendFields(batch, column), {
+    profile,
+    target,
+    textValues: true,
+    rowsBefore,
+    batchRows
+  })
+
+async function* pack<B extends { readonly length: number }>(
+  batches: AsyncIterable<B>,
+  append: (packer: ColumnPacker, batch: B, column: number) => void,
+  options: {
+    readonly profile: FileProfile
+    readonly target: ReadonlyArray<Column>
+    readonly textValues: boolean
+    readonly rowsBefore: number
+    readonly batchRows: number
+  }
 ): AsyncGenerator<ColumnBatch> {
+  const { profile, target, batchRows } = options
+  let rowsBefore = options.rowsBefore
   const indexes = sourceIndexes(profile, target)
   const hints = (profile.readOptions["parseHints"] ?? {}) as Record<string, ColumnHint | undefined>
-  const packers = target.map((column, i) => makeColumnPacker(column, hints[profile.columns[indexes[i]!]!.name], source.textValues))
+  const packers = target.map((column, i) => makeColumnPacker(column, hints[profile.columns[indexes[i]!]!.name], options.textValues))
   const take = (): ColumnBatch => {
     const columns = packers.map((packer) => packer.take())
     return { length: columns[0]?.length ?? 0, columns }
   }
   let pending = 0
-  for await (const batch of source.batches) {
+  for await (const batch of batches) {
     const n = batch.length
     for (let i = 0; i < target.length; i++) {
       try {
-        packers[i]!.appendAll(batch.columns[indexes[i]!], n)
+        append(packers[i]!, batch, indexes[i]!)
       } catch (error) {
         if (!(error instanceof PackError)) throw error
         throw new RawReadError("corrupt", `row ${rowsBefore + error.index + 1}, column "${target[i]!.name}": ${error.message}`)

@@ -1,0 +1,166 @@
+import { daysFromCivil, isNullToken, ORDER_YMD, powersOfTen } from "./values.ts"
+
+// Values read straight from a field's UTF-8 bytes `buf[s..e)` (CSV imports, see csv-bytes.ts):
+// fast paths for the commonest spellings. Each returns `undefined` when the spelling is not one
+// it knows, and the caller goes through the general grammar of values.ts on the field's text, so
+// both accept exactly the same values (tests/formats/packed.test.ts).
+
+const decoder = new TextDecoder()
+
+/** The text of a field: for the general grammar and for messages. */
+export const fieldText = (buf: Uint8Array, s: number, e: number): string => {
+  if (e - s <= 32) {
+    let text = ""
+    for (let k = s; k < e; k++) {
+      const c = buf[k]!
+      if (c >= 0x80) return decoder.decode(buf.subarray(s, e))
+      text += String.fromCharCode(c)
+    }
+    return text
+  }
+  return decoder.decode(buf.subarray(s, e))
+}
+
+const N = 78
+const n_ = 110
+const SPACE = 32
+const TAB = 9
+const MINUS = 45
+const DOT = 46
+
+/** Whether the field is a null token (isNullToken of values.ts). */
+export const isNullField = (buf: Uint8Array, s: number, e: number): boolean => {
+  const length = e - s
+  if (length === 0) return true
+  if (length > 6) return false
+  const first = buf[s]
+  // Every token starts with N or n, unless it is padded with blanks.
+  if (first !== N && first !== n_ && first !== SPACE && first !== TAB && buf[e - 1] !== SPACE) return false
+  return isNullToken(fieldText(buf, s, e))
+}
+
+/** `true` or `false` spelled so; undefined for anything else. */
+export const plainBooleanOfField = (buf: Uint8Array, s: number, e: number): boolean | undefined => {
+  if (e - s === 4 && buf[s] === 116 && buf[s + 1] === 114 && buf[s + 2] === 117 && buf[s + 3] === 101) return true
+  if (e - s === 5 && buf[s] === 102 && buf[s + 1] === 97 && buf[s + 2] === 108 && buf[s + 3] === 115 && buf[s + 4] === 101) {
+    return false
+  }
+  return undefined
+}
+
+/** Plain decimal digits with an optional minus, at most 15 digits, no leading zero. */
+export const plainIntegerOfField = (buf: Uint8Array, s: number, e: number): number | undefined => {
+  const length = e - s
+  if (length === 0 || length > 15) return undefined
+  const negative = buf[s] === MINUS
+  let k = negative ? s + 1 : s
+  if (k >= e) return undefined
+  const first = buf[k]!
+  if (first === 48 ? length !== 1 : first < 49 || first > 57) return undefined
+  let value = 0
+  for (; k < e; k++) {
+    const digit = buf[k]! - 48
+    if (digit < 0 || digit > 9) return undefined
+    value = value * 10 + digit
+  }
+  return negative ? (value === 0 ? 0 : -value) : value
+}
+
+/** Outcome of plainUnscaledOfField for a value with too many integer digits for the column. */
+export const OUT_OF_RANGE = "out of range"
+
+/**
+ * `[-]digits[.digits]` with at most 15 digits at the column's scale, no leading zero: the value
+ * times 10^scale; OUT_OF_RANGE when it has more integer digits than the column allows.
+ */
+export const plainUnscaledOfField = (
+  buf: Uint8Array,
+  s: number,
+  e: number,
+  precision: number,
+  scale: number
+): number | typeof OUT_OF_RANGE | undefined => {
+  const length = e - s
+  if (length === 0 || length > 17) return undefined
+  const negative = buf[s] === MINUS
+  let k = negative ? s + 1 : s
+  if (k >= e) return undefined
+  const first = buf[k]
+  let value = 0
+  let integerDigits = 0
+  let fraction = -1
+  for (; k < e; k++) {
+    const c = buf[k]!
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48)
+      if (fraction >= 0) fraction++
+      else integerDigits++
+    } else if (c === DOT && fraction < 0) fraction = 0
+    else return undefined
+  }
+  const significantInteger = first === 48 ? integerDigits - 1 : integerDigits
+  if (
+    integerDigits === 0 || fraction === 0 || fraction > scale || (first === 48 && integerDigits > 1) ||
+    significantInteger + scale > 15
+  ) return undefined
+  if (significantInteger > precision - scale) return OUT_OF_RANGE
+  const unscaled = value * powersOfTen[scale - Math.max(fraction, 0)]!
+  return negative && unscaled !== 0 ? -unscaled : unscaled
+}
+
+const digitsAt = (buf: Uint8Array, at: number, count: number): number => {
+  let value = 0
+  for (let k = at; k < at + count; k++) {
+    const digit = buf[k]! - 48
+    if (digit < 0 || digit > 9) return -1
+    value = value * 10 + digit
+  }
+  return value
+}
+
+/** Days since 1970 of `yyyy-mm-dd` at `s`; undefined when it is not a valid date so spelled. */
+const isoDays = (buf: Uint8Array, s: number): number | undefined => {
+  if (buf[s + 4] !== MINUS || buf[s + 7] !== MINUS) return undefined
+  const year = digitsAt(buf, s, 4)
+  const month = digitsAt(buf, s + 5, 2)
+  const day = digitsAt(buf, s + 8, 2)
+  if (year < 1 || month < 1 || month > 12 || day < 1) return undefined
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  const last = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+  return day <= last ? daysFromCivil(year, month, day) : undefined
+}
+
+/** `yyyy-mm-dd` in a column read year first. */
+export const plainDateOfField = (buf: Uint8Array, s: number, e: number, order: number): number | undefined =>
+  e - s === 10 && order === ORDER_YMD ? isoDays(buf, s) : undefined
+
+/** `yyyy-mm-dd[T ]hh:mm:ss[.f…]` with no zone, or `Z` for an instant: microseconds since 1970. */
+export const plainTimestampOfField = (
+  buf: Uint8Array,
+  s: number,
+  e: number,
+  order: number,
+  zoned: boolean
+): number | undefined => {
+  let end = e - s
+  if (end < 19 || order !== ORDER_YMD) return undefined
+  if (zoned && buf[e - 1] === 90) end--
+  const t = buf[s + 10]
+  if ((t !== 84 && t !== SPACE) || buf[s + 13] !== 58 || buf[s + 16] !== 58) return undefined
+  const days = isoDays(buf, s)
+  const hour = digitsAt(buf, s + 11, 2)
+  const minute = digitsAt(buf, s + 14, 2)
+  const second = digitsAt(buf, s + 17, 2)
+  if (days === undefined || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined
+  let micros = 0
+  if (end !== 19) {
+    if (end <= 20 || end > 26 || buf[s + 19] !== DOT) return undefined
+    micros = digitsAt(buf, s + 20, end - 20)
+    if (micros < 0) return undefined
+    for (let d = end - 20; d < 6; d++) micros *= 10
+  }
+  const seconds = days * 86400 + hour * 3600 + minute * 60 + second
+  // Within about ±285 years of 1970 the microseconds are a safe integer.
+  if (seconds <= -9_007_199_253 || seconds >= 9_007_199_253) return undefined
+  return seconds * 1_000_000 + micros
+}

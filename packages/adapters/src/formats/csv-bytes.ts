@@ -1,0 +1,356 @@
+import { isUtf8 } from "node:buffer"
+import { createReadStream } from "node:fs"
+import type { CsvDialect, CsvLimits } from "./csv-tokenizer.ts"
+import { InvalidText, type TextEncoding } from "./encoding.ts"
+import { type CsvPart, RawReadError } from "./raw.ts"
+
+/**
+ * Field positions of up to `capacity` CSV records, found in UTF-8 bytes without making a string
+ * per field: the packers of packed.ts parse numbers and dates from the bytes and copy text bytes
+ * as they are. Column-major: the field of row `r` in column `j` is at `j * capacity + r` of
+ * `starts` and `ends`. A start ≥ 0 is an offset into `bytes`; -1 marks a missing field (the
+ * record was short); a start ≤ -2 is offset `-start - 2` into `unescaped`, which holds the
+ * values of quoted fields that had escapes. Valid until the next batch is asked for.
+ */
+export interface CsvFields {
+  readonly length: number
+  readonly capacity: number
+  readonly bytes: Uint8Array
+  readonly unescaped: Uint8Array
+  readonly starts: Int32Array
+  readonly ends: Int32Array
+}
+
+export const MISSING_FIELD = -1
+
+const CR = 13
+const BACKSLASH = 92
+
+/** UTF-8 takes at most 3 bytes for a UTF-16 code unit: byte limits that never refuse what the character limits allowed. */
+const bytesOfChars = (chars: number) => chars * 3
+
+/**
+ * The byte twin of CsvTokenizer (csv-tokenizer.ts), with the same rules for records, quotes and
+ * short, long and blank records: profiling reads strings with CsvTokenizer, imports read bytes
+ * with this (tests/formats/csv-bytes.test.ts holds the two to the same results). Used after a
+ * profile, so it does not count lines or extra fields; it stops at the same limits.
+ */
+export class CsvByteTokenizer {
+  private buffer = new Uint8Array(1 << 20)
+  /** Bytes of `buffer` in use, and where the next record starts. */
+  private filled = 0
+  private pos = 0
+  private unescaped = new Uint8Array(1 << 16)
+  private unescapedLength = 0
+  private readonly starts: Int32Array
+  private readonly ends: Int32Array
+  private readonly delimiter: number
+  private readonly newline: number
+  private readonly quote: number
+  private readonly doubledQuotes: boolean
+  private readonly backslashEscapes: boolean
+  private readonly maxFieldBytes: number
+  private readonly maxRecordBytes: number
+  private headerPending: boolean
+  /** End of the terminator-free part of the last quoted field read (see `quoted`). */
+  private quotedEnd = 0
+
+  private readonly width: number
+  private readonly capacity: number
+
+  constructor(dialect: CsvDialect, width: number, capacity: number, limits: CsvLimits, skipHeader: boolean) {
+    this.width = width
+    this.capacity = capacity
+    this.delimiter = dialect.delimiter.charCodeAt(0)
+    this.newline = dialect.newline.charCodeAt(0)
+    this.quote = dialect.quote === "" ? -1 : dialect.quote.charCodeAt(0)
+    this.backslashEscapes = dialect.escape === "\\" && dialect.quote !== "\\"
+    this.doubledQuotes = !this.backslashEscapes && dialect.escape === dialect.quote
+    this.maxFieldBytes = bytesOfChars(limits.maxFieldChars)
+    this.maxRecordBytes = bytesOfChars(limits.maxRecordChars)
+    this.headerPending = skipHeader
+    this.starts = new Int32Array(width * capacity)
+    this.ends = new Int32Array(width * capacity)
+  }
+
+  /** Adds input after what is left of the previous input (an unfinished record). */
+  push(chunk: Uint8Array): void {
+    const rest = this.filled - this.pos
+    if (rest > this.maxRecordBytes) {
+      throw new RawReadError("too-large", `a record is larger than ${Math.round(this.maxRecordBytes / 3 / (1 << 20))} MiB`)
+    }
+    if (rest + chunk.length > this.buffer.length) {
+      let size = this.buffer.length * 2
+      while (size < rest + chunk.length) size *= 2
+      const grown = new Uint8Array(size)
+      grown.set(this.buffer.subarray(this.pos, this.filled))
+      this.buffer = grown
+    } else if (this.pos > 0) {
+      this.buffer.copyWithin(0, this.pos, this.filled)
+    }
+    this.buffer.set(chunk, rest)
+    this.filled = rest + chunk.length
+    this.pos = 0
+  }
+
+  /**
+   * The next records, at most `capacity`; undefined when the input so far holds no whole record
+   * (`last`: the input is over, and an unfinished record is one).
+   */
+  next(last: boolean): CsvFields | undefined {
+    const buf = this.buffer
+    const n = this.filled
+    const D = this.delimiter
+    const NL = this.newline
+    const Q = this.quote
+    const width = this.width
+    const capacity = this.capacity
+    const starts = this.starts
+    const ends = this.ends
+    const maxField = this.maxFieldBytes
+    const batchStart = this.pos
+    this.unescapedLength = 0
+    let rows = 0
+    let pos = this.pos
+    records: while (pos < n && rows < capacity) {
+      const recordStart = pos
+      const unescapedAtStart = this.unescapedLength
+      let col = 0
+      let quotedAny = false
+      let lastEmpty = false
+      for (;;) {
+        let start: number
+        let end: number
+        let term: number // 0 delimiter, 1 newline, 2 end of input
+        if (Q !== -1 && pos < n && buf[pos] === Q) {
+          const quoted = this.quoted(buf, pos, n, last)
+          if (quoted === undefined) {
+            pos = recordStart
+            this.unescapedLength = unescapedAtStart
+            break records
+          }
+          start = quoted
+          end = this.quotedValueEnd
+          quotedAny = true
+          pos = this.quotedEnd
+          term = pos >= n ? 2 : buf[pos] === D ? 0 : 1
+        } else {
+          let k = pos
+          while (k < n) {
+            const c = buf[k]
+            if (c === D || c === NL) break
+            k++
+          }
+          if (k < n) term = buf[k] === D ? 0 : 1
+          else if (!last) {
+            pos = recordStart
+            this.unescapedLength = unescapedAtStart
+            break records
+          } else term = 2
+          start = pos
+          end = term === 1 && k > pos && buf[k - 1] === CR ? k - 1 : k
+          pos = k
+        }
+        const size = start >= 0 ? end - start : end - (-start - 2)
+        if (size > maxField) this.tooLarge("a field", maxField)
+        if (col < width) {
+          starts[col * capacity + rows] = start
+          ends[col * capacity + rows] = end
+        }
+        col++
+        if (term === 0) {
+          pos++
+          continue
+        }
+        lastEmpty = size === 0
+        if (term === 1) pos++
+        break
+      }
+      if (col === 1 && lastEmpty && !quotedAny && width > 1) continue
+      if (this.headerPending) {
+        this.headerPending = false
+        continue
+      }
+      for (let j = col; j < width; j++) starts[j * capacity + rows] = MISSING_FIELD
+      rows++
+    }
+    this.pos = pos
+    // Records end at a newline byte, which no multi-byte sequence contains: whole records are whole text.
+    if (pos > batchStart && !isUtf8(buf.subarray(batchStart, pos))) throw new InvalidText("utf-8", 0)
+    if (rows === 0) {
+      if (last && pos < n) throw new RawReadError("corrupt", "the file ends inside a quoted field")
+      return undefined
+    }
+    return { length: rows, capacity, bytes: buf, unescaped: this.unescaped, starts, ends }
+  }
+
+  private tooLarge(what: string, bytes: number): never {
+    throw new RawReadError("too-large", `${what} is larger than ${Math.round(bytes / 3 / (1 << 20))} MiB`)
+  }
+
+  /** End (exclusive) of the value of the last quoted field read. */
+  private quotedValueEnd = 0
+
+  /** Appends `buf[from..to)` to the unescaped values. */
+  private keep(buf: Uint8Array, from: number, to: number): void {
+    const need = this.unescapedLength + (to - from)
+    if (need > this.unescaped.length) {
+      let size = this.unescaped.length * 2
+      while (size < need) size *= 2
+      const grown = new Uint8Array(size)
+      grown.set(this.unescaped.subarray(0, this.unescapedLength))
+      this.unescaped = grown
+    }
+    this.unescaped.set(buf.subarray(from, to), this.unescapedLength)
+    this.unescapedLength = need
+  }
+
+  /**
+   * Reads the quoted field at `pos`: returns its start (in `buf`, or ≤ -2 in `unescaped` when
+   * it had escapes or text after the closing quote) and sets `quotedValueEnd` and `quotedEnd`
+   * (the index of its terminator). Undefined when the input ends inside it.
+   */
+  private quoted(buf: Uint8Array, pos: number, n: number, last: boolean): number | undefined {
+    const Q = this.quote
+    const backslash = this.backslashEscapes
+    /** Where the value starts in `unescaped` once it has needed unescaping; -1 while it is a plain slice of buf. */
+    let copyFrom = -1
+    /** Start of the part of the value not yet copied. */
+    let p = pos + 1
+    let k: number
+    for (;;) {
+      k = p
+      while (k < n) {
+        const c = buf[k]
+        if (c === Q || (backslash && c === BACKSLASH)) break
+        k++
+      }
+      if (k >= n) {
+        if (!last) return undefined
+        throw new RawReadError("corrupt", "the file ends inside a quoted field")
+      }
+      if (buf[k] !== Q) {
+        // A backslash escape: the next byte as it is.
+        if (k + 1 >= n) {
+          if (!last) return undefined
+          throw new RawReadError("corrupt", "the file ends inside a quoted field")
+        }
+        if (copyFrom === -1) copyFrom = this.unescapedLength
+        this.keep(buf, p, k)
+        this.keep(buf, k + 1, k + 2)
+        p = k + 2
+        continue
+      }
+      if (k + 1 >= n && !last) return undefined
+      if (this.doubledQuotes && k + 1 < n && buf[k + 1] === Q) {
+        if (copyFrom === -1) copyFrom = this.unescapedLength
+        this.keep(buf, p, k + 1)
+        p = k + 2
+        continue
+      }
+      break
+    }
+    const closing = k
+    const after = closing + 1
+    const D = this.delimiter
+    const NL = this.newline
+    // After the closing quote: a delimiter, a newline (maybe after \r) or the end.
+    let terminator = -1
+    if (after >= n) {
+      if (!last) return undefined
+      terminator = after
+    } else {
+      const c = buf[after]
+      if (c === CR && NL !== CR) {
+        if (after + 1 >= n && !last) return undefined
+        if (after + 1 >= n || buf[after + 1] === NL) terminator = after + 1
+      }
+      if (terminator === -1 && (c === D || c === NL)) terminator = after
+    }
+    if (terminator !== -1) {
+      this.quotedEnd = terminator
+      if (copyFrom === -1) {
+        this.quotedValueEnd = closing
+        return pos + 1
+      }
+      this.keep(buf, p, closing)
+      this.quotedValueEnd = this.unescapedLength
+      return -copyFrom - 2
+    }
+    // Text after the closing quote belongs to the field (lenient reading of malformed quoting).
+    let e = after
+    let c = 0
+    while (e < n) {
+      c = buf[e]!
+      if (c === D || c === NL) break
+      e++
+    }
+    if (e >= n && !last) return undefined
+    const textEnd = e > after && buf[e - 1] === CR && c === NL ? e - 1 : e
+    if (copyFrom === -1) {
+      copyFrom = this.unescapedLength
+      this.keep(buf, pos + 1, after)
+    } else {
+      this.keep(buf, p, after)
+    }
+    this.keep(buf, after, textEnd)
+    this.quotedEnd = e
+    this.quotedValueEnd = this.unescapedLength
+    return -copyFrom - 2
+  }
+}
+
+/**
+ * Reads a CSV file's records as field positions (CsvFields), from `part` when given. UTF-8 is read
+ * as it is; other encodings are decoded and re-encoded as UTF-8 on the way.
+ */
+export async function* readCsvFields(
+  path: string,
+  encoding: TextEncoding,
+  dialect: CsvDialect,
+  width: number,
+  header: boolean,
+  limits: CsvLimits,
+  part: CsvPart | undefined,
+  capacity: number
+): AsyncGenerator<CsvFields> {
+  const start = part?.start ?? 0
+  const tokenizer = new CsvByteTokenizer(dialect, width, capacity, limits, header && start === 0)
+  const stream = createReadStream(path, {
+    highWaterMark: 1 << 20,
+    start,
+    ...(part !== undefined ? { end: part.end - 1 } : {})
+  })
+  const utf8 = encoding === "utf-8"
+  const decoder = utf8 ? undefined : new TextDecoder(encoding, { fatal: true, ignoreBOM: start > 0 })
+  let first = start === 0
+  let offset = start
+  try {
+    for await (const raw of stream as AsyncIterable<Buffer>) {
+      let chunk: Uint8Array = raw
+      if (decoder !== undefined) {
+        try {
+          chunk = Buffer.from(decoder.decode(raw, { stream: true }), "utf8")
+        } catch {
+          throw new InvalidText(encoding, offset)
+        }
+      } else if (first && raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
+        chunk = raw.subarray(3)
+      }
+      first = false
+      offset += raw.length
+      tokenizer.push(chunk)
+      for (let fields = tokenizer.next(false); fields !== undefined; fields = tokenizer.next(false)) yield fields
+    }
+    if (decoder !== undefined) {
+      try {
+        tokenizer.push(Buffer.from(decoder.decode(), "utf8"))
+      } catch {
+        throw new InvalidText(encoding, offset)
+      }
+    }
+    for (let fields = tokenizer.next(true); fields !== undefined; fields = tokenizer.next(true)) yield fields
+  } finally {
+    stream.destroy()
+  }
+}

@@ -1,0 +1,150 @@
+import { describe, expect, it } from "vitest"
+import { fieldText } from "../../packages/adapters/src/formats/byte-values.ts"
+import { CsvByteTokenizer, type CsvFields, MISSING_FIELD } from "../../packages/adapters/src/formats/csv-bytes.ts"
+import { type CsvDialect, CsvTokenizer } from "../../packages/adapters/src/formats/csv-tokenizer.ts"
+import type { ColumnarBatch } from "../../packages/adapters/src/formats/table.ts"
+
+// Imports read CSV records from bytes (csv-bytes.ts), profiles from text (csv-tokenizer.ts): both
+// must see the same records and fields in every file, however the input is cut into chunks.
+
+const limits = { maxFieldChars: 1 << 20, maxRecordChars: 1 << 21 }
+
+/** Records as the text tokenizer reads them (null for a missing field). */
+const viaText = (text: string, dialect: CsvDialect, width: number, header: boolean) => {
+  const tokenizer = new CsvTokenizer(dialect, width, 5, limits, header)
+  const batches: Array<ColumnarBatch> = []
+  tokenizer.feed(text, batches)
+  tokenizer.end(batches)
+  const rows: Array<Array<string | null>> = []
+  for (const batch of batches) {
+    for (let r = 0; r < batch.length; r++) rows.push(batch.columns.map((column) => (column?.[r] ?? null) as string | null))
+  }
+  return rows
+}
+
+const rowsOf = (fields: CsvFields, width: number) => {
+  const rows: Array<Array<string | null>> = []
+  for (let r = 0; r < fields.length; r++) {
+    const row: Array<string | null> = []
+    for (let j = 0; j < width; j++) {
+      const start = fields.starts[j * fields.capacity + r]!
+      const end = fields.ends[j * fields.capacity + r]!
+      row.push(
+        start === MISSING_FIELD ? null : start >= 0 ? fieldText(fields.bytes, start, end) : fieldText(fields.unescaped, -start - 2, end)
+      )
+    }
+    rows.push(row)
+  }
+  return rows
+}
+
+/** Records as the byte tokenizer reads them, fed `chunk` bytes at a time. */
+const viaBytes = (text: string, dialect: CsvDialect, width: number, header: boolean, chunk: number) => {
+  const bytes = Buffer.from(text, "utf8")
+  const tokenizer = new CsvByteTokenizer(dialect, width, 5, limits, header)
+  const rows: Array<Array<string | null>> = []
+  for (let at = 0; at < bytes.length; at += chunk) {
+    tokenizer.push(bytes.subarray(at, at + chunk))
+    for (let f = tokenizer.next(false); f !== undefined; f = tokenizer.next(false)) rows.push(...rowsOf(f, width))
+  }
+  for (let f = tokenizer.next(true); f !== undefined; f = tokenizer.next(true)) rows.push(...rowsOf(f, width))
+  return rows
+}
+
+/** mulberry32 */
+const random = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const dialects: Array<{ name: string; dialect: CsvDialect; eol: ReadonlyArray<string> }> = [
+  { name: "comma, doubled quotes, LF and CRLF", dialect: { delimiter: ",", quote: "\"", escape: "\"", newline: "\n" }, eol: ["\n", "\r\n"] },
+  { name: "semicolon, CRLF", dialect: { delimiter: ";", quote: "\"", escape: "\"", newline: "\n" }, eol: ["\r\n"] },
+  { name: "tab, backslash escapes", dialect: { delimiter: "\t", quote: "\"", escape: "\\", newline: "\n" }, eol: ["\n"] },
+  { name: "pipe, single quotes", dialect: { delimiter: "|", quote: "'", escape: "'", newline: "\n" }, eol: ["\n"] },
+  { name: "comma, no quoting", dialect: { delimiter: ",", quote: "", escape: "", newline: "\n" }, eol: ["\n"] },
+  { name: "comma, CR line ends", dialect: { delimiter: ",", quote: "\"", escape: "\"", newline: "\r" }, eol: ["\r"] }
+]
+
+/** A file of tricky records in `dialect`: quotes, escapes, line breaks in fields, short, long and blank records, non-ASCII text. */
+const trickyCsv = (seed: number, dialect: CsvDialect, eols: ReadonlyArray<string>, width: number) => {
+  const r = random(seed)
+  const pick = <T>(xs: ReadonlyArray<T>): T => xs[Math.floor(r() * xs.length)]!
+  const q = dialect.quote
+  const d = dialect.delimiter
+  const field = (): string => {
+    const plain = pick(["", "42", "-7", "3.14", "NULL", "N/A", " NA ", "2024-01-02", "é漢😀", "a b", "x\"y", "O'Brien", "\r"])
+    if (q === "") return plain.replace(/[\r\n]/g, "")
+    switch (Math.floor(r() * 8)) {
+      case 0:
+        return `${q}${plain}${d}${pick(eols)}more${q}`
+      case 1:
+        return dialect.escape === "\\" ? `${q}a\\${q}b\\\\c${q}` : `${q}a${q}${q}b${q}${q}${q}`
+      case 2:
+        return `${q}${q}`
+      case 3:
+        return `${q}quoted${q}trailing`
+      default:
+        return plain.replace(/[\r\n]/g, "").replaceAll(q, "")
+    }
+  }
+  let text = ""
+  for (let i = 0; i < 60; i++) {
+    const kind = r()
+    if (kind < 0.05) text += pick(eols)
+    else {
+      const count = kind < 0.15 ? 1 + Math.floor(r() * (width - 1)) : kind < 0.25 ? width + 1 + Math.floor(r() * 2) : width
+      const fields: Array<string> = []
+      for (let j = 0; j < count; j++) fields.push(field())
+      text += fields.join(d) + pick(eols)
+    }
+  }
+  // Sometimes the last record has no line end.
+  return r() < 0.5 ? text.slice(0, text.length - (text.endsWith("\r\n") ? 2 : 1)) : text
+}
+
+describe("CSV read from bytes", () => {
+  for (const { name, dialect, eol } of dialects) {
+    it(`sees the same records as the text tokenizer (${name}), whatever the chunks`, () => {
+      for (let seed = 1; seed <= 25; seed++) {
+        const width = 2 + (seed % 4)
+        const header = seed % 3 === 0
+        const text = trickyCsv(seed, dialect, eol, width)
+        const expected = viaText(text, dialect, width, header)
+        expect(expected.length).toBeGreaterThan(10)
+        for (const chunk of [1, 2, 3, 7, 64, 1 << 20]) {
+          const context = `seed ${seed}, chunks of ${chunk}: ${JSON.stringify(text)}`
+          let rows: ReturnType<typeof viaBytes>
+          try {
+            rows = viaBytes(text, dialect, width, header, chunk)
+          } catch (error) {
+            throw new Error(`${context}: ${(error as Error).message}`)
+          }
+          expect(rows, context).toEqual(expected)
+        }
+      }
+    })
+  }
+
+  it("refuses a file that ends inside a quoted field", () => {
+    const dialect = dialects[0]!.dialect
+    expect(() => viaBytes("a,b\n1,\"open", dialect, 2, true, 4)).toThrow(/ends inside a quoted field/)
+  })
+
+  it("refuses a field over the limit, and text that is not UTF-8", () => {
+    const dialect = dialects[0]!.dialect
+    const small = { maxFieldChars: 10, maxRecordChars: 100 }
+    const tokenizer = new CsvByteTokenizer(dialect, 2, 8, small, false)
+    tokenizer.push(Buffer.from(`1,${"x".repeat(31)}\n`))
+    expect(() => tokenizer.next(true)).toThrow(/field is larger/)
+    const latin1 = new CsvByteTokenizer(dialect, 2, 8, limits, false)
+    latin1.push(Buffer.from([0x61, 0x2c, 0xe9, 0x0a]))
+    expect(() => latin1.next(true)).toThrow(/not valid utf-8/)
+  })
+})
