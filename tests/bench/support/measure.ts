@@ -1,5 +1,7 @@
 /** Small measuring tools for benchmarks: RSS sampling, percentiles, formatting. */
 
+import { threadMemory } from "@ingest/adapters/threads"
+
 export interface RssWindow {
   /** Highest `process.memoryUsage().rss` seen since the window opened (bytes). */
   readonly peak: () => number
@@ -23,6 +25,26 @@ export const makeRssSampler = (intervalMs = 50) => {
   }
   const timer = setInterval(sample, intervalMs)
   timer.unref()
+  // BENCH_TRACE_MEMORY=1: a line a second (on stderr) with where the memory is, thread by thread.
+  if (process.env["BENCH_TRACE_MEMORY"] === "1") {
+    const mib = (n: number) => Math.round(n / 1048576)
+    let highest = 0
+    let last = 0
+    setInterval(() => {
+      const u = process.memoryUsage()
+      // Every second, and whenever the RSS reaches a new high.
+      if (u.rss <= highest && Date.now() - last < 1000) return
+      highest = Math.max(highest, u.rss)
+      last = Date.now()
+      void threadMemory().then((threads) => {
+        const others = threads.map((t) => `${t.role} ${mib(t.heapUsed)}/${mib(t.heapTotal)}+${mib(t.external)}`).join(", ")
+        console.error(
+          `memory: rss ${mib(u.rss)}; main heap ${mib(u.heapUsed)}/${mib(u.heapTotal)}+${mib(u.external)}` +
+            (others === "" ? "" : `; ${others}`) + " MiB (heap used/reserved+external)"
+        )
+      })
+    }, 50).unref()
+  }
   return {
     open: (): RssWindow & { close: () => void } => {
       const w = { peak: process.memoryUsage(), samples: 1 }

@@ -5,9 +5,8 @@ import { Effect, Layer, Option, Stream } from "effect"
 import { stat } from "node:fs/promises"
 import { csvParts, defaultTextLimits, type TextLimits } from "./csv.ts"
 import { detectFormat } from "./detect.ts"
-import { describeError, profileFile, readFile } from "./operations.ts"
 import { WorkerPool } from "./pool.ts"
-import type { CsvPart } from "./raw.ts"
+import { type CsvPart, describeError } from "./raw.ts"
 
 export { detectFormat } from "./detect.ts"
 export { columnNames } from "./names.ts"
@@ -63,6 +62,15 @@ const formatOf = (profile: FileProfile): FileFormat | undefined => {
     : undefined
 }
 
+// The parsers themselves (every reader and its libraries) load only where they run: in the
+// worker threads, or here when asked to parse in process.
+const inProcess = () => import("./operations.ts")
+
+async function* readInProcess(...args: Parameters<typeof import("./operations.ts").readFile>): AsyncGenerator<ColumnBatch> {
+  const { readFile } = await inProcess()
+  yield* readFile(...args)
+}
+
 /** The FormatReader port over a pool of isolated parser workers. */
 export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReaderHandle => {
   const limits: TextLimits = {
@@ -76,7 +84,7 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
   const pool = options.inProcess === true ? undefined : new WorkerPool({
     maxWorkers,
     maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 256,
-    maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb ?? 32,
+    maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb ?? 16,
     stackSizeMb: options.stackSizeMb ?? 4,
     profileTimeoutMs: options.profileTimeoutMs ?? 10 * 60_000,
     readTimeoutMs: options.readTimeoutMs ?? 10 * 60_000
@@ -86,7 +94,7 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
     Effect.tryPromise({
       try: (signal) =>
         pool === undefined
-          ? profileFile(localFile, format, profileOptions.sheet, limits, batchSize)
+          ? inProcess().then(({ profileFile }) => profileFile(localFile, format, profileOptions.sheet, limits, batchSize))
           : pool.profile(localFile, format, profileOptions.sheet, limits, batchSize, signal),
       catch: toUnreadable
     })
@@ -113,17 +121,19 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
           {
             [Symbol.asyncIterator]: () =>
               (pool === undefined
-                ? readFile(localFile, known, fileProfile, target, limits, batchSize, part)
+                ? readInProcess(localFile, known, fileProfile, target, limits, batchSize, part)
                 : pool.read(localFile, known, fileProfile, target, limits, batchSize, part))[Symbol.asyncIterator]()
           },
           toUnreadable
         )
       // A large CSV is read in parts side by side (one worker each), at record boundaries found
-      // while profiling; batches of the parts interleave (a table's rows have no order).
+      // while profiling; batches of the parts interleave (a table's rows have no order). The merge
+      // holds one batch: the workers' credits already keep batches coming, and each batch held
+      // here is memory (mergeAll would otherwise buffer 16 per part).
       const parts = known === "csv" && pool !== undefined && parallelParts > 1
         ? csvParts(fileProfile.readOptions, yield* fileSize(localFile), parallelParts)
         : []
-      return parts.length > 1 ? Stream.mergeAll(parts.map(readPart), { concurrency: "unbounded" }) : readPart()
+      return parts.length > 1 ? Stream.mergeAll(parts.map(readPart), { concurrency: "unbounded", bufferSize: 1 }) : readPart()
     }))
 
   return {

@@ -1,9 +1,10 @@
 import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
 import { openCsvFields, type TextLimits } from "./csv.ts"
 import { InvalidText } from "./encoding.ts"
-import type { ErrorKind } from "./protocol.ts"
-import { type CsvPart, RawReadError } from "./raw.ts"
+import type { CsvPart } from "./raw.ts"
 import { openTable } from "./registry.ts"
+
+export { describeError } from "./raw.ts"
 import { profileSource, readCsvFieldSource, readSource } from "./table.ts"
 
 /** Profiles a file. A CSV whose guessed encoding turns out wrong later in the file is re-read as windows-1252. */
@@ -46,14 +47,4 @@ export async function* readFile(
     limits
   )
   yield* readSource(source, profile, target, part?.rows ?? 0)
-}
-
-/** Every failure as a kind and a message a user can act on. */
-export const describeError = (error: unknown): { kind: ErrorKind; message: string } => {
-  if (error instanceof RawReadError) return { kind: error.kind, message: error.message }
-  if (error instanceof RangeError && /call stack/i.test(error.message)) {
-    return { kind: "corrupt", message: "the file is nested too deeply to be read" }
-  }
-  const message = error instanceof Error ? error.message : String(error)
-  return { kind: "corrupt", message: `the file could not be read: ${message}` }
 }

@@ -2,6 +2,7 @@ import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domai
 import { Worker } from "node:worker_threads"
 import type { TextLimits } from "./csv.ts"
 import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
+import { registerThread } from "../threads.ts"
 import { type CsvPart, RawReadError } from "./raw.ts"
 
 export interface PoolOptions {
@@ -23,7 +24,7 @@ const entry = new URL("./worker.ts", import.meta.url).href
 const formatDuration = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)
 
 /** How many batches a worker may prepare ahead of the consumer. */
-const READ_CREDITS = 2
+const READ_CREDITS = 1
 
 const workerFailure = (error: unknown, maxOldGenerationSizeMb: number): RawReadError => {
   const code = (error as { code?: unknown } | null)?.code
@@ -67,6 +68,7 @@ export class WorkerPool {
         this.live--
         return reject(workerFailure(error, maxOldGenerationSizeMb))
       }
+      registerThread(worker, "parser")
       // Errors are handled per job; this keeps an error between jobs from being unhandled.
       worker.on("error", () => {})
       const onReady = (message: WorkerResponse) => {

@@ -1,4 +1,5 @@
 import type { ColumnType } from "@ingest/domain"
+import type { ErrorKind } from "./protocol.ts"
 
 /**
  * What a format-specific parser yields before profiling and coercion: the header labels as
@@ -58,4 +59,14 @@ export class RawReadError extends Error {
     this.kind = kind
     this.name = "RawReadError"
   }
+}
+
+/** Every failure as a kind and a message a user can act on. */
+export const describeError = (error: unknown): { kind: ErrorKind; message: string } => {
+  if (error instanceof RawReadError) return { kind: error.kind, message: error.message }
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return { kind: "corrupt", message: "the file is nested too deeply to be read" }
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return { kind: "corrupt", message: `the file could not be read: ${message}` }
 }

@@ -119,8 +119,8 @@ const sourceIndexes = (profile: FileProfile, target: ReadonlyArray<Column>): Arr
   })
 
 /** Rows per packed batch, and the size at which a batch is cut earlier. */
-const PACKED_BATCH_ROWS = 65_536
-const PACKED_BATCH_BYTES = 32 * 1024 * 1024
+const PACKED_BATCH_ROWS = 32_768
+const PACKED_BATCH_BYTES = 16 * 1024 * 1024
 
 /**
  * Streams the table coerced to `target` as batches of packed columns (PackedColumn of batch.ts);

@@ -2,6 +2,7 @@ import { InfrastructureError } from "@ingest/domain"
 import { Effect, Stream } from "effect"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
+import { registerThread } from "../threads.ts"
 import type { EncodeJob, ParquetEncoder } from "./parquet-encoder.ts"
 import { encodingFailure, Wakeups } from "./parquet-encoder.ts"
 import type { EncoderRequest, EncoderResponse } from "./parquet-transfer.ts"
@@ -40,6 +41,7 @@ class EncoderThread {
   constructor(onGone: (thread: EncoderThread) => void) {
     this.onGone = onGone
     this.worker = new Worker(bootstrap, { workerData: { entry }, execArgv: [] })
+    registerThread(this.worker, "parquet-encoder")
     this.worker.on("message", (message: EncoderResponse) => this.jobs.get(message.job)?.onMessage(message))
     this.worker.on("error", (error) => this.retire(`the Parquet encoder thread failed: ${error.message}`))
     this.worker.on("exit", (code) => this.retire(`the Parquet encoder thread stopped (exit code ${code})`))
