@@ -4,8 +4,9 @@
  *   npx tsx tests/bench/csv-parsers.bench.ts [megabytes=100]
  *
  * Candidates: papaparse (string chunks, row arrays), a byte-level tokenizer over Buffers
- * (per-field UTF-8 decoding), csv-parse when installed, and the string tokenizer of
- * packages/adapters/src/formats/csv-tokenizer.ts (column-major batches). Then the real
+ * (per-field UTF-8 decoding), csv-parse when installed, the string tokenizer of
+ * packages/adapters/src/formats/csv-tokenizer.ts (column-major batches, what profiles use) and
+ * the byte tokenizer of csv-bytes.ts (field positions, no strings; what imports use). Then the real
  * pipeline: profile (tokenize + infer) and read (tokenize + coerce), in process and through the
  * worker pool (batches cross to the main thread).
  */
@@ -15,6 +16,7 @@ import { tmpdir } from "node:os"
 import path from "node:path"
 import Papa from "papaparse"
 import { Effect, Stream } from "effect"
+import { readCsvFields } from "../../packages/adapters/src/formats/csv-bytes.ts"
 import { CsvTokenizer } from "../../packages/adapters/src/formats/csv-tokenizer.ts"
 import { defaultTextLimits } from "../../packages/adapters/src/formats/csv.ts"
 import { readText } from "../../packages/adapters/src/formats/encoding.ts"
@@ -155,6 +157,13 @@ const stringTokenizer = async () => {
   return rows
 }
 
+const fieldPositions = async () => {
+  const dialect = { delimiter: ",", quote: '"', escape: '"', newline: "\n" as const }
+  let rows = 0
+  for await (const fields of readCsvFields(file, "utf-8", dialect, 10, true, defaultTextLimits, undefined, 8192)) rows += fields.length
+  return rows
+}
+
 const pipeline = async (inProcess: boolean) => {
   const reader = makeFormatReader({ inProcess })
   const label = inProcess ? "in process" : "workers"
@@ -179,5 +188,6 @@ await time("byte tokenizer (Buffer, per-field decode)", byteTokenizer)
 if (csvParseModule === undefined) console.log("csv-parse: not installed, skipped")
 else await time("csv-parse", csvParse)
 await time("string tokenizer (csv-tokenizer.ts)", stringTokenizer)
+await time("byte tokenizer (csv-bytes.ts, positions)", fieldPositions)
 await pipeline(true)
 await pipeline(false)
