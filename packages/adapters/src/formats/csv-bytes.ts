@@ -52,13 +52,25 @@ export class CsvByteTokenizer {
   private readonly maxFieldBytes: number
   private readonly maxRecordBytes: number
   private headerPending: boolean
-  /** End of the terminator-free part of the last quoted field read (see `quoted`). */
+  /** Where the terminator of the last quoted field read is, and where its value ends (see `quoted`). */
   private quotedEnd = 0
+  private quotedValueEnd = 0
+  /** File offset of `buffer[0]`, for messages. */
+  private offset = 0
 
   private readonly width: number
   private readonly capacity: number
 
-  constructor(dialect: CsvDialect, width: number, capacity: number, limits: CsvLimits, skipHeader: boolean) {
+  constructor(
+    dialect: CsvDialect,
+    width: number,
+    capacity: number,
+    limits: CsvLimits,
+    skipHeader: boolean,
+    /** File offset of the first byte pushed. */
+    firstByte = 0
+  ) {
+    this.offset = firstByte
     this.width = width
     this.capacity = capacity
     this.delimiter = dialect.delimiter.charCodeAt(0)
@@ -76,9 +88,7 @@ export class CsvByteTokenizer {
   /** Adds input after what is left of the previous input (an unfinished record). */
   push(chunk: Uint8Array): void {
     const rest = this.filled - this.pos
-    if (rest > this.maxRecordBytes) {
-      throw new RawReadError("too-large", `a record is larger than ${Math.round(this.maxRecordBytes / 3 / (1 << 20))} MiB`)
-    }
+    if (rest > this.maxRecordBytes) this.tooLarge("a record", this.maxRecordBytes)
     if (rest + chunk.length > this.buffer.length) {
       let size = this.buffer.length * 2
       while (size < rest + chunk.length) size *= 2
@@ -88,6 +98,7 @@ export class CsvByteTokenizer {
     } else if (this.pos > 0) {
       this.buffer.copyWithin(0, this.pos, this.filled)
     }
+    this.offset += this.pos
     this.buffer.set(chunk, rest)
     this.filled = rest + chunk.length
     this.pos = 0
@@ -176,7 +187,7 @@ export class CsvByteTokenizer {
     }
     this.pos = pos
     // Records end at a newline byte, which no multi-byte sequence contains: whole records are whole text.
-    if (pos > batchStart && !isUtf8(buf.subarray(batchStart, pos))) throw new InvalidText("utf-8", 0)
+    if (pos > batchStart && !isUtf8(buf.subarray(batchStart, pos))) throw new InvalidText("utf-8", this.offset + batchStart)
     if (rows === 0) {
       if (last && pos < n) throw new RawReadError("corrupt", "the file ends inside a quoted field")
       return undefined
@@ -187,9 +198,6 @@ export class CsvByteTokenizer {
   private tooLarge(what: string, bytes: number): never {
     throw new RawReadError("too-large", `${what} is larger than ${Math.round(bytes / 3 / (1 << 20))} MiB`)
   }
-
-  /** End (exclusive) of the value of the last quoted field read. */
-  private quotedValueEnd = 0
 
   /** Appends `buf[from..to)` to the unescaped values. */
   private keep(buf: Uint8Array, from: number, to: number): void {
@@ -315,7 +323,7 @@ export async function* readCsvFields(
   capacity: number
 ): AsyncGenerator<CsvFields> {
   const start = part?.start ?? 0
-  const tokenizer = new CsvByteTokenizer(dialect, width, capacity, limits, header && start === 0)
+  const tokenizer = new CsvByteTokenizer(dialect, width, capacity, limits, header && start === 0, start)
   const stream = createReadStream(path, {
     highWaterMark: 1 << 20,
     start,
