@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { fieldText } from "../../packages/adapters/src/formats/byte-values.ts"
+import { makeRandom } from "../bench/support/csv-fixture.ts"
 import { CsvByteTokenizer, type CsvFields, MISSING_FIELD } from "../../packages/adapters/src/formats/csv-bytes.ts"
 import { type CsvDialect, CsvTokenizer } from "../../packages/adapters/src/formats/csv-tokenizer.ts"
 import type { ColumnarBatch } from "../../packages/adapters/src/formats/table.ts"
@@ -51,16 +52,10 @@ const viaBytes = (text: string, dialect: CsvDialect, width: number, header: bool
   return rows
 }
 
-/** mulberry32 */
+/** Seeded numbers in [0, 1). */
 const random = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = makeRandom(seed)
+  return () => next() / 4294967296
 }
 
 const dialects: Array<{ name: string; dialect: CsvDialect; eol: ReadonlyArray<string> }> = [

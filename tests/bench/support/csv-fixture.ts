@@ -30,7 +30,7 @@ export interface CsvFixture {
 }
 
 /** mulberry32: a small, fast, seeded PRNG returning uint32. */
-const makeRandom = (seed: number) => {
+export const makeRandom = (seed: number) => {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
