@@ -2,20 +2,43 @@ import { cellsOf } from "@ingest/domain"
 import { Effect, Stream } from "effect"
 import { statSync } from "node:fs"
 import { afterAll, describe, expect, it } from "vitest"
-import { csvParts } from "../../packages/adapters/src/formats/csv.ts"
+import type { FileProfile } from "@ingest/domain"
+import { readFileSync } from "node:fs"
+import { CsvTokenizer } from "../../packages/adapters/src/formats/csv-tokenizer.ts"
+import { csvParts, defaultTextLimits } from "../../packages/adapters/src/formats/csv.ts"
+import type { ColumnarBatch } from "../../packages/adapters/src/formats/table.ts"
 import { makeFormatReader } from "../../packages/adapters/src/formats/index.ts"
 import { failureOf, profileOf, scratchDir } from "./profile-helpers.ts"
 
-// A large CSV is read in parts on two workers at record boundaries noted while profiling. Rows
+// A large CSV is profiled in two halves side by side and read in parts on two workers at record
+// boundaries noted while profiling. The profile must be the one a single worker makes, rows
 // must come out exactly once, quoted newlines must not be taken for record ends, and an error
 // in a later part must name the row's number in the whole file.
 
 const dir = scratchDir("csv-parts")
-const reader = makeFormatReader({ maxWorkers: 2, maxPartsPerRead: 2 })
+// Files of a few tens of MB stand in for large ones: halves are profiled from 1 MiB on.
+const reader = makeFormatReader({ maxWorkers: 2, maxPartsPerRead: 2, minParallelProfileBytes: 1 << 20 })
+const oneWorker = makeFormatReader({ maxWorkers: 1, maxPartsPerRead: 1 })
 afterAll(async () => {
   await reader.close()
+  await oneWorker.close()
   dir.cleanup()
 })
+
+/** The profile without its split points (which depend on where reading chunks happened to end). */
+const withoutSplits = (profile: FileProfile) => {
+  const { splits: _splits, ...readOptions } = profile.readOptions
+  return { ...profile, readOptions }
+}
+
+/** Data rows and the line after them in the first `bytes` bytes of a CSV with a header (text tokenizer). */
+const recordsBefore = (file: string, bytes: number) => {
+  const tokenizer = new CsvTokenizer({ delimiter: ",", quote: "\"", escape: "\"", newline: "\n" }, 4, 8192, defaultTextLimits, true)
+  const out: Array<ColumnarBatch> = []
+  tokenizer.feed(readFileSync(file).subarray(0, bytes).toString("utf8"), out)
+  const boundary = tokenizer.boundary()!
+  return { pending: boundary.pending, rows: boundary.rows, line: boundary.line }
+}
 
 const ROWS = 400_000
 const lastRow = ROWS
@@ -36,6 +59,27 @@ const writeCsv = (name: string, encoding: "utf-8" | "latin1" = "utf-8"): string 
 
 describe("CSV read in parts", () => {
   const file = writeCsv("big.csv")
+
+  it("profiles a large file in two halves with the result of one worker, and split points at record boundaries", async () => {
+    const profile = await profileOf(reader, file, "csv")
+    const whole = await profileOf(oneWorker, file, "csv")
+    expect(withoutSplits(profile)).toEqual(withoutSplits(whole))
+    const splits = profile.readOptions["splits"] as Array<{ byte: number; rows: number; line: number }>
+    expect(splits).toHaveLength(7)
+    for (const split of splits) expect(recordsBefore(file, split.byte)).toEqual({ pending: "", rows: split.rows, line: split.line })
+  }, 60_000)
+
+  it("profiles the whole file on one worker when the middle of it lies inside a quoted field", async () => {
+    // One quoted value of many short lines around the middle: the first line feed after it is data.
+    const lines = ["id,code,amount,note"]
+    for (let r = 1; r <= 20_000; r++) lines.push(`${r},${r % 10},${r}.5,plain`)
+    lines.push(`20001,1,1.5,"${"a quoted line\n".repeat(100_000)}end"`)
+    for (let r = 20_002; r <= 40_000; r++) lines.push(`${r},${r % 10},${r}.5,plain`)
+    const quoted = dir.file("quoted-middle.csv", lines.join("\n") + "\n")
+    const profile = await profileOf(reader, quoted, "csv")
+    expect(profile.totalRows).toBe(40_000)
+    expect(profile).toEqual(await profileOf(oneWorker, quoted, "csv"))
+  }, 60_000)
 
   it("notes split points while profiling and reads every row exactly once across the parts", async () => {
     const profile = await profileOf(reader, file, "csv")

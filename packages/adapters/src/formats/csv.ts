@@ -11,7 +11,8 @@ import {
   type TextEncoding
 } from "./encoding.ts"
 import { type CsvPart, RawReadError, type RawReadOptions } from "./raw.ts"
-import type { ColumnarBatch, TableSource } from "./table.ts"
+import { ColumnInference } from "./infer.ts"
+import { type ColumnarBatch, PREVIEW_ROWS, type ProfileScan, type TableSource } from "./table.ts"
 
 /**
  * CSV/TSV reader. Parser choice, by measurement (tests/bench/csv-parsers.bench.ts on a generated
@@ -82,15 +83,21 @@ export interface CsvSplit {
   readonly line: number
 }
 
-/** Keeps the first record boundary at or after each eighth of the file. */
-const splitPlanner = (size: number, encoding: TextEncoding) => {
+/**
+ * Keeps the first record boundary at or after each eighth of the file (from `start` on, when
+ * only a part of the file is read).
+ */
+const splitPlanner = (size: number, encoding: TextEncoding, start: number) => {
   if (!hasByteOffsets(encoding) || size < MIN_SPLIT_BYTES) return undefined
   const points: Array<CsvSplit> = []
+  /** Eighths at or before `start`: a part has no split points of its own there. */
+  const skipped = Math.floor((start * SPLIT_EIGHTHS) / size)
   return {
     points,
     offer: (byte: number, rows: number, line: number) => {
-      const next = Math.ceil((size * (points.length + 1)) / SPLIT_EIGHTHS)
-      if (points.length < SPLIT_EIGHTHS - 1 && byte >= next && byte < size) points.push({ byte, rows, line })
+      const eighth = skipped + points.length + 1
+      const next = Math.ceil((size * eighth) / SPLIT_EIGHTHS)
+      if (eighth < SPLIT_EIGHTHS && byte >= next && byte < size) points.push({ byte, rows, line })
     }
   }
 }
@@ -134,6 +141,49 @@ export const openCsvFields = (
   return readCsvFields(path, csv.encoding, dialect, csv.columns, csv.header, limits, part, recordsPerBatch)
 }
 
+const PART_ENDS_AT_RECORD = "partEndsAtRecord"
+const PART_NEXT_LINE = "partNextLine"
+
+/**
+ * One scan from two scans of consecutive parts of a CSV file, the second starting where the first
+ * ends; undefined when they cannot be merged (the first part did not end at a record boundary, so
+ * the second started inside a quoted field, or the parts were read differently).
+ */
+export const mergeCsvScans = (first: ProfileScan, second: ProfileScan): ProfileScan | undefined => {
+  const a = first.readOptions
+  const b = second.readOptions
+  if (a[PART_ENDS_AT_RECORD] !== true || typeof a[PART_NEXT_LINE] !== "number") return undefined
+  const settings = knownOptions(a)
+  if (settings === undefined || !hasByteOffsets(settings.encoding)) return undefined
+  for (const key of ["encoding", "delimiter", "quote", "escape", "newline", "header", "columns"]) if (a[key] !== b[key]) return undefined
+  if (first.columns.length !== second.columns.length) return undefined
+  const linesBefore = a[PART_NEXT_LINE] - 1
+  const count = (options: Record<string, unknown>, key: string) => (typeof options[key] === "number" ? options[key] : 0)
+  const { [PART_ENDS_AT_RECORD]: _ends, [PART_NEXT_LINE]: _line, ...readOptions } = a
+  readOptions["rowsWithExtraFields"] = count(a, "rowsWithExtraFields") + count(b, "rowsWithExtraFields")
+  readOptions["rowsWithMissingFields"] = count(a, "rowsWithMissingFields") + count(b, "rowsWithMissingFields")
+  if (a["firstLineWithExtraFields"] === undefined && typeof b["firstLineWithExtraFields"] === "number") {
+    readOptions["firstLineWithExtraFields"] = b["firstLineWithExtraFields"] + linesBefore
+  }
+  const later = Array.isArray(b["splits"])
+    ? (b["splits"] as Array<CsvSplit>).map((s) => ({ byte: s.byte, rows: s.rows + first.rows, line: s.line + linesBefore }))
+    : []
+  const splits = [...(Array.isArray(a["splits"]) ? (a["splits"] as Array<CsvSplit>) : []), ...later]
+  if (splits.length > 0) readOptions["splits"] = splits
+  return {
+    labels: first.labels,
+    textValues: first.textValues,
+    columns: first.columns.map((state, j) => {
+      const merged = ColumnInference.fromState(state)
+      merged.absorb(second.columns[j]!)
+      return merged.state()
+    }),
+    preview: [...first.preview, ...second.preview].slice(0, PREVIEW_ROWS),
+    rows: first.rows + second.rows,
+    readOptions
+  }
+}
+
 export const openCsv = async (
   path: string,
   options: RawReadOptions,
@@ -165,12 +215,13 @@ export const openCsv = async (
   }
   const csv = settings
   const dialect: CsvDialect = { delimiter: csv.delimiter, quote: csv.quote, escape: csv.escape, newline: csv.newline }
+  const part = options.part
   const labels: Array<string> = []
-  if (!csv.header) for (let j = 0; j < csv.columns; j++) labels.push("")
+  // A part after the first has no header row: its columns are known from the start (by position).
+  if (!csv.header || (part?.start ?? 0) > 0) for (let j = 0; j < csv.columns; j++) labels.push("")
   const readOptions: Record<string, unknown> = { ...csv }
   const batchSize = options.batchSize ?? DEFAULT_BATCH
-  const part = options.part
-  const splits = firstReadingSize === undefined ? undefined : splitPlanner(firstReadingSize, csv.encoding)
+  const splits = firstReadingSize === undefined ? undefined : splitPlanner(firstReadingSize, csv.encoding, part?.start ?? 0)
   const batches = async function*(): AsyncGenerator<ColumnarBatch> {
     const tokenizer = new CsvTokenizer(dialect, csv.columns, batchSize, limits, csv.header && (part?.start ?? 0) === 0)
     if (part !== undefined) tokenizer.line = part.line
@@ -191,6 +242,12 @@ export const openCsv = async (
         yield* out
         out.length = 0
       }
+    }
+    if (part !== undefined) {
+      // Whether the part ends exactly where a record does: only then may the next part start there.
+      const boundary = tokenizer.boundary()
+      readOptions[PART_ENDS_AT_RECORD] = boundary !== undefined && boundary.pending === ""
+      readOptions[PART_NEXT_LINE] = tokenizer.line
     }
     tokenizer.end(out)
     takeHeader()

@@ -2,11 +2,13 @@ import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domai
 import { FormatReader, UnreadableFile } from "@ingest/domain"
 import { availableParallelism } from "node:os"
 import { Effect, Layer, Option, Stream } from "effect"
-import { stat } from "node:fs/promises"
-import { csvParts, defaultTextLimits, type TextLimits } from "./csv.ts"
+import { open, stat } from "node:fs/promises"
+import { csvParts, defaultTextLimits, mergeCsvScans, type TextLimits } from "./csv.ts"
 import { detectFormat } from "./detect.ts"
+import { detectEncoding, hasByteOffsets, readHead } from "./encoding.ts"
 import { WorkerPool } from "./pool.ts"
-import { type CsvPart, describeError } from "./raw.ts"
+import { finishProfile } from "./table.ts"
+import { type CsvPart, describeError, RawReadError } from "./raw.ts"
 
 export { detectFormat } from "./detect.ts"
 export { columnNames } from "./names.ts"
@@ -27,6 +29,8 @@ export interface FormatReaderOptions {
   readonly batchSize?: number
   /** Workers one CSV read may use side by side (default: the CPU count, at most maxWorkers). */
   readonly maxPartsPerRead?: number
+  /** CSV files from this size on are profiled in two halves side by side (default 64 MiB; needs two parts per read). */
+  readonly minParallelProfileBytes?: number
   /** Longest text field (default 16 MiB) and record (default 32 MiB), in characters. */
   readonly maxFieldChars?: number
   readonly maxRecordChars?: number
@@ -62,6 +66,51 @@ const formatOf = (profile: FileProfile): FileFormat | undefined => {
     : undefined
 }
 
+const PARALLEL_PROFILE_BYTES = 64 * 1024 * 1024
+const NEWLINE = 0x0a
+
+/** The first byte after a line feed at or after `from` (within 1 MiB); undefined when there is none. */
+const lineStartAfter = async (path: string, from: number): Promise<number | undefined> => {
+  const handle = await open(path, "r")
+  try {
+    const window = Buffer.alloc(1 << 20)
+    const { bytesRead } = await handle.read(window, 0, window.length, from)
+    const at = window.subarray(0, bytesRead).indexOf(NEWLINE)
+    return at === -1 ? undefined : from + at + 1
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Profiles a large CSV in two halves on two workers, cut after a line feed near the middle, and
+ * merges what they saw. The cut is only a guess (the line feed may lie inside a quoted field):
+ * the merge is taken only if the first half ended exactly at a record boundary there. Otherwise,
+ * and whenever a half fails (so that errors name the right line) or the file is not in an
+ * encoding with byte offsets, the whole file is profiled on one worker as usual.
+ */
+const profileCsvInParts = async (
+  pool: WorkerPool,
+  path: string,
+  limits: TextLimits,
+  batchSize: number,
+  minBytes: number,
+  signal: AbortSignal
+): Promise<FileProfile> => {
+  const whole = () => pool.profile(path, "csv", undefined, limits, batchSize, signal)
+  const { head, size } = await readHead(path)
+  if (size < minBytes || !hasByteOffsets(detectEncoding(head, head.length === size).encoding)) return whole()
+  const cut = await lineStartAfter(path, Math.floor(size / 2))
+  if (cut === undefined || cut >= size) return whole()
+  const [first, second] = await Promise.allSettled([
+    pool.scan(path, { start: 0, end: cut }, limits, batchSize, signal),
+    pool.scan(path, { start: cut, end: size }, limits, batchSize, signal)
+  ])
+  if (signal.aborted) throw new RawReadError("corrupt", "profiling was interrupted")
+  const merged = first.status === "fulfilled" && second.status === "fulfilled" ? mergeCsvScans(first.value, second.value) : undefined
+  return merged === undefined ? whole() : finishProfile(merged, "csv")
+}
+
 // The parsers themselves (every reader and its libraries) load only where they run: in the
 // worker threads, or here when asked to parse in process.
 const inProcess = () => import("./operations.ts")
@@ -81,6 +130,7 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
   const batchSize = Math.max(1, Math.min(options.batchSize ?? 8192, 1 << 20))
   const maxWorkers = options.maxWorkers ?? Math.max(2, Math.min(4, availableParallelism()))
   const parallelParts = Math.min(maxWorkers, options.maxPartsPerRead ?? availableParallelism())
+  const minParallelProfileBytes = Math.max(2, options.minParallelProfileBytes ?? PARALLEL_PROFILE_BYTES)
   const pool = options.inProcess === true ? undefined : new WorkerPool({
     maxWorkers,
     maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 256,
@@ -95,6 +145,8 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
       try: (signal) =>
         pool === undefined
           ? inProcess().then(({ profileFile }) => profileFile(localFile, format, profileOptions.sheet, limits, batchSize))
+          : format === "csv" && parallelParts > 1
+          ? profileCsvInParts(pool, localFile, limits, batchSize, minParallelProfileBytes, signal)
           : pool.profile(localFile, format, profileOptions.sheet, limits, batchSize, signal),
       catch: toUnreadable
     })
@@ -104,10 +156,7 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
       let format = formatOf(fileProfile)
       if (format === undefined) {
         const head = yield* Effect.tryPromise({
-          try: async () => {
-            const { readHead } = await import("./encoding.ts")
-            return (await readHead(localFile, 4096)).head
-          },
+          try: async () => (await readHead(localFile, 4096)).head,
           catch: toUnreadable
         })
         format = detectFormat(head, localFile)

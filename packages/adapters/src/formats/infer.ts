@@ -66,6 +66,26 @@ export interface ColumnHint {
   readonly dateOrder?: DateOrder
 }
 
+/** What a ColumnInference has seen, as plain data (it crosses threads when a file is profiled in parts). */
+export interface InferenceState {
+  readonly textValues: boolean
+  readonly declared: DeclaredType | undefined
+  readonly nulls: number
+  readonly nonNull: number
+  readonly category: number
+  readonly allInt: boolean
+  readonly decimalOk: boolean
+  readonly doubleOk: boolean
+  readonly maxIntDigits: number
+  readonly maxScale: number
+  readonly orders: number
+  readonly separators: number
+  readonly hasDate: boolean
+  readonly hasNaive: boolean
+  readonly hasZoned: boolean
+  readonly samples: ReadonlyArray<string>
+}
+
 export class ColumnInference {
   nulls: number
   nonNull = 0
@@ -109,6 +129,59 @@ export class ColumnInference {
     } else {
       for (let r = 0; r < count; r++) this.observe(values[r])
     }
+  }
+
+  state(): InferenceState {
+    return {
+      textValues: this.textValues,
+      declared: this.declared,
+      nulls: this.nulls,
+      nonNull: this.nonNull,
+      category: this.category,
+      allInt: this.allInt,
+      decimalOk: this.decimalOk,
+      doubleOk: this.doubleOk,
+      maxIntDigits: this.maxIntDigits,
+      maxScale: this.maxScale,
+      orders: this.orders,
+      separators: this.separators,
+      hasDate: this.hasDate,
+      hasNaive: this.hasNaive,
+      hasZoned: this.hasZoned,
+      samples: [...this.samples]
+    }
+  }
+
+  static fromState(state: InferenceState): ColumnInference {
+    const inference = new ColumnInference(state.textValues, 0, state.declared)
+    inference.absorb(state)
+    return inference
+  }
+
+  /**
+   * Adds what was seen in a later part of the same column: the result is what observing this
+   * part's values and then the later part's would have given.
+   */
+  absorb(later: InferenceState): void {
+    this.nulls += later.nulls
+    this.nonNull += later.nonNull
+    for (const sample of later.samples) if (this.samples.length < MAX_SAMPLES && !this.samples.includes(sample)) this.samples.push(sample)
+    if (later.category === CAT_NONE) return
+    if (!this.merge(later.category) || this.category === CAT_STRING) {
+      this.category = CAT_STRING
+      return
+    }
+    this.allInt &&= later.allInt
+    this.decimalOk &&= later.decimalOk
+    this.doubleOk &&= later.doubleOk
+    this.maxIntDigits = Math.max(this.maxIntDigits, later.maxIntDigits)
+    this.maxScale = Math.max(this.maxScale, later.maxScale)
+    this.orders &= later.orders
+    this.separators |= later.separators
+    this.hasDate ||= later.hasDate
+    this.hasNaive ||= later.hasNaive
+    this.hasZoned ||= later.hasZoned
+    if (this.category === CAT_TEMPORAL && this.orders === 0) this.category = CAT_STRING
   }
 
   private sample(text: string): void {

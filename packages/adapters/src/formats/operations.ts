@@ -1,11 +1,11 @@
 import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
 import { openCsvFields, type TextLimits } from "./csv.ts"
 import { InvalidText } from "./encoding.ts"
-import type { CsvPart } from "./raw.ts"
+import type { CsvPart, CsvRange } from "./raw.ts"
 import { openTable } from "./registry.ts"
 
 export { describeError } from "./raw.ts"
-import { profileSource, readCsvFieldSource, readSource } from "./table.ts"
+import { type ProfileScan, profileSource, readCsvFieldSource, readSource, scanSource } from "./table.ts"
 
 /** Profiles a file. A CSV whose guessed encoding turns out wrong later in the file is re-read as windows-1252. */
 export const profileFile = async (
@@ -23,6 +23,13 @@ export const profileFile = async (
     return profileSource(source, format)
   }
 }
+
+/**
+ * Scans bytes `range` of a CSV file that has not been profiled yet (a part of a large file,
+ * profiled side by side with the others; see csv.ts mergeCsvScans).
+ */
+export const scanCsvRange = async (path: string, range: CsvRange, limits: TextLimits, batchSize: number): Promise<ProfileScan> =>
+  scanSource(await openTable("csv", path, { batchSize, part: { ...range, rows: 0, line: 1 } }, limits))
 
 /** Reads a profiled file as batches coerced to `target`. */
 export async function* readFile(

@@ -3,7 +3,8 @@ import { Worker } from "node:worker_threads"
 import type { TextLimits } from "./csv.ts"
 import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
 import { registerThread } from "../threads.ts"
-import { type CsvPart, RawReadError } from "./raw.ts"
+import { type CsvPart, type CsvRange, RawReadError } from "./raw.ts"
+import type { ProfileScan } from "./table.ts"
 
 export interface PoolOptions {
   /** Worker threads kept at most (idle ones are reused). */
@@ -171,13 +172,39 @@ export class WorkerPool {
   }
 
   async profile(path: string, format: FileFormat, sheet: string | undefined, limits: TextLimits, batchSize: number, signal?: AbortSignal): Promise<FileProfile> {
+    const profile = await this.ask(
+      (id) => ({ id, op: "profile", path, format, sheet, limits, batchSize }),
+      (message) => (message.type === "profile" ? message.profile : undefined),
+      signal
+    )
+    // Rows arrive as ordinary objects; they go back to null-prototype maps (`__proto__` is a plain key).
+    const previewRows = profile.previewRows.map((row) => Object.assign(Object.create(null) as Record<string, unknown>, row))
+    return { ...profile, previewRows }
+  }
+
+  /** Scans bytes `range` of a CSV file (see operations.ts scanCsvRange). */
+  scan(path: string, range: CsvRange, limits: TextLimits, batchSize: number, signal?: AbortSignal): Promise<ProfileScan> {
+    return this.ask(
+      (id) => ({ id, op: "scan", path, range, limits, batchSize }),
+      (message) => (message.type === "scan" ? message.scan : undefined),
+      signal
+    )
+  }
+
+  /** One request, one answer, under the profile time cap. */
+  private async ask<A>(
+    request: (id: number) => WorkerRequest,
+    answer: (message: WorkerResponse) => A | undefined,
+    signal: AbortSignal | undefined
+  ): Promise<A> {
     const worker = await this.acquire()
     const id = this.nextId++
-    let result: { profile: FileProfile } | { error: RawReadError } | undefined
+    let result: { value: A } | { error: RawReadError } | undefined
     const { done, finish } = this.job(worker, this.options.profileTimeoutMs, (message) => {
       if (message.id !== id) return
-      result = message.type === "profile"
-        ? { profile: message.profile }
+      const value = answer(message)
+      result = value !== undefined
+        ? { value }
         : message.type === "error"
         ? { error: new RawReadError(message.kind, message.message) }
         : { error: new RawReadError("corrupt", "unexpected answer from the file reader") }
@@ -185,8 +212,7 @@ export class WorkerPool {
     })
     const abort = () => finish(false)
     signal?.addEventListener("abort", abort, { once: true })
-    const request: WorkerRequest = { id, op: "profile", path, format, sheet, limits, batchSize }
-    worker.postMessage(request)
+    worker.postMessage(request(id))
     try {
       await done
     } finally {
@@ -194,9 +220,7 @@ export class WorkerPool {
     }
     if (result === undefined) throw new RawReadError("corrupt", "profiling was interrupted")
     if ("error" in result) throw result.error
-    // Rows arrive as ordinary objects; they go back to null-prototype maps (`__proto__` is a plain key).
-    const previewRows = result.profile.previewRows.map((row) => Object.assign(Object.create(null) as Record<string, unknown>, row))
-    return { ...result.profile, previewRows }
+    return result.value
   }
 
   async *read(

@@ -1,6 +1,7 @@
 import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
 import type { TextLimits } from "./csv.ts"
-import type { CsvPart } from "./raw.ts"
+import type { CsvPart, CsvRange } from "./raw.ts"
+import type { ProfileScan } from "./table.ts"
 
 /** Messages between the main thread and a parser worker. */
 export type WorkerRequest =
@@ -10,6 +11,14 @@ export type WorkerRequest =
     readonly path: string
     readonly format: FileFormat
     readonly sheet: string | undefined
+    readonly limits: TextLimits
+    readonly batchSize: number
+  }
+  | {
+    readonly id: number
+    readonly op: "scan"
+    readonly path: string
+    readonly range: CsvRange
     readonly limits: TextLimits
     readonly batchSize: number
   }
@@ -35,6 +44,7 @@ export type ErrorKind = "unsupported" | "corrupt" | "too-large"
 export type WorkerResponse =
   | { readonly id: 0; readonly type: "ready" }
   | { readonly id: number; readonly type: "profile"; readonly profile: FileProfile }
+  | { readonly id: number; readonly type: "scan"; readonly scan: ProfileScan }
   | { readonly id: number; readonly type: "batch"; readonly batch: ColumnBatch }
   | { readonly id: number; readonly type: "done" }
   | { readonly id: number; readonly type: "error"; readonly kind: ErrorKind; readonly message: string }

@@ -39,11 +39,15 @@ export interface RawReadOptions {
  * `start..end-1`, whose first record is on line `line` with `rows` data rows before it. Parts
  * of a large file are read side by side.
  */
-export interface CsvPart {
-  readonly start: number
-  readonly end: number
+export interface CsvPart extends CsvRange {
   readonly rows: number
   readonly line: number
+}
+
+/** Bytes `start..end-1` of a file. */
+export interface CsvRange {
+  readonly start: number
+  readonly end: number
 }
 
 /**

@@ -3,7 +3,7 @@ import { detachString } from "./cells.ts"
 import { makeCoercer, previewValue } from "./coerce.ts"
 import type { CsvFields } from "./csv-bytes.ts"
 import { type ColumnPacker, makeColumnPacker, PackError } from "./packed.ts"
-import { ColumnInference, type ColumnHint } from "./infer.ts"
+import { ColumnInference, type ColumnHint, type InferenceState } from "./infer.ts"
 import { columnNames, nullPrototypeRow, storableText } from "./names.ts"
 import { type DeclaredType, RawReadError, type RawTable } from "./raw.ts"
 
@@ -47,8 +47,22 @@ export const fromRawTable = (raw: RawTable): TableSource => ({
 export const PREVIEW_ROWS = 100
 const MAX_PREVIEW_RAW_TEXT = 65_536
 
-/** One pass over the whole table: types, nullability, samples, first rows, row count. */
-export const profileSource = async (source: TableSource, format: FileFormat): Promise<FileProfile> => {
+/**
+ * What one pass over a table (or a part of a CSV file) saw: per column what inference needs,
+ * the first raw rows and the row count. Plain data: parts profiled on other threads are merged.
+ */
+export interface ProfileScan {
+  readonly labels: ReadonlyArray<string>
+  readonly declaredTypes?: ReadonlyArray<DeclaredType | undefined> | undefined
+  readonly textValues: boolean
+  readonly columns: ReadonlyArray<InferenceState>
+  readonly preview: ReadonlyArray<ReadonlyArray<unknown>>
+  readonly rows: number
+  readonly readOptions: Record<string, unknown>
+}
+
+/** One pass over the whole source: types, nullability, samples, first rows, row count. */
+export const scanSource = async (source: TableSource): Promise<ProfileScan> => {
   const inference: Array<ColumnInference> = []
   const preview: Array<Array<unknown>> = []
   let rows = 0
@@ -71,11 +85,25 @@ export const profileSource = async (source: TableSource, format: FileFormat): Pr
   }
   const labels = source.labels
   while (inference.length < labels.length) inference.push(new ColumnInference(source.textValues, rows, source.declaredTypes?.[inference.length]))
+  return {
+    labels: [...labels],
+    declaredTypes: source.declaredTypes,
+    textValues: source.textValues,
+    columns: inference.map((column) => column.state()),
+    preview,
+    rows,
+    readOptions: source.readOptions
+  }
+}
+
+/** The profile a scan (or merged scans) gives: column names, types, samples and preview rows. */
+export const finishProfile = (scan: ProfileScan, format: FileFormat): FileProfile => {
+  const { labels, rows } = scan
   if (labels.length === 0) throw new RawReadError("corrupt", "the file has no columns")
   const names = columnNames(labels)
   const parseHints: Record<string, ColumnHint> = Object.create(null)
-  const columns: Array<ColumnWithSamples> = inference.map((col, j) => {
-    const inferred = col.result(rows)
+  const columns: Array<ColumnWithSamples> = scan.columns.map((state, j) => {
+    const inferred = ColumnInference.fromState(state).result(rows)
     if (inferred.hint !== undefined) parseHints[names[j]!] = inferred.hint
     return {
       name: names[j]!,
@@ -86,8 +114,8 @@ export const profileSource = async (source: TableSource, format: FileFormat): Pr
       sampleValues: inferred.sampleValues.map(storableText)
     }
   })
-  const coercers = columns.map((c) => makeCoercer({ ...c, nullable: true }, parseHints[c.name], source.textValues))
-  const previewRows = preview.map((raw) => {
+  const coercers = columns.map((c) => makeCoercer({ ...c, nullable: true }, parseHints[c.name], scan.textValues))
+  const previewRows = scan.preview.slice(0, PREVIEW_ROWS).map((raw) => {
     const row = nullPrototypeRow()
     for (let j = 0; j < columns.length; j++) {
       const column = columns[j]!
@@ -106,9 +134,13 @@ export const profileSource = async (source: TableSource, format: FileFormat): Pr
     sourceLabels: labels.map(storableText),
     previewRows,
     totalRows: rows,
-    readOptions: { ...source.readOptions, format, parseHints: { ...parseHints } }
+    readOptions: { ...scan.readOptions, format, parseHints: { ...parseHints } }
   }
 }
+
+/** One pass over the whole table: types, nullability, samples, first rows, row count. */
+export const profileSource = async (source: TableSource, format: FileFormat): Promise<FileProfile> =>
+  finishProfile(await scanSource(source), format)
 
 /** Where a target column's values come from: its index in the profile (= the source). */
 const sourceIndexes = (profile: FileProfile, target: ReadonlyArray<Column>): Array<number> =>

@@ -1,6 +1,6 @@
 import type { ColumnBatch } from "@ingest/domain"
 import { parentPort } from "node:worker_threads"
-import { describeError, profileFile, readFile } from "./operations.ts"
+import { describeError, profileFile, readFile, scanCsvRange } from "./operations.ts"
 import { transferablesOf } from "./packed.ts"
 import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
 
@@ -62,6 +62,12 @@ port.on("message", (request: WorkerRequest) => {
     case "profile":
       profileFile(request.path, request.format, request.sheet, request.limits, request.batchSize).then(
         (profile) => send({ id: request.id, type: "profile", profile }),
+        (error: unknown) => sendError(request.id, error)
+      )
+      return
+    case "scan":
+      scanCsvRange(request.path, request.range, request.limits, request.batchSize).then(
+        (scan) => send({ id: request.id, type: "scan", scan }),
         (error: unknown) => sendError(request.id, error)
       )
       return
