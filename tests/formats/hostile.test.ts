@@ -66,7 +66,7 @@ describe("hostile files", () => {
     await stillWorks()
   })
 
-  it("ends a parser that runs out of its memory cap as too-large, and replaces the worker", async () => {
+  it("stops a parser that outgrows its memory cap with too-large, and keeps working", async () => {
     const tight = makeFormatReader({ maxWorkers: 1, maxOldGenerationSizeMb: 64, maxFieldChars: 1 << 30, maxRecordChars: 1 << 30 })
     try {
       const file = bigFile("oom.csv", "a\n\"", "z", 300 << 20, "\"\n")

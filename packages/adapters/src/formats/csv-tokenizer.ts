@@ -1,3 +1,5 @@
+import { getHeapStatistics } from "node:v8"
+import { resourceLimits } from "node:worker_threads"
 import { RawReadError } from "./raw.ts"
 import type { ColumnarBatch } from "./table.ts"
 
@@ -22,6 +24,11 @@ export interface CsvLimits {
 const CR = 13
 
 const mib = (chars: number) => `${Math.round(chars / (1 << 20))} MiB`
+
+/** Heap an unfinished record may take per character: up to 2 bytes each, twice while a chunk joins it, and room to spare. */
+const BYTES_PER_HELD_CHAR = 8
+let heapLimitBytes: number | undefined
+const heapLimit = () => (heapLimitBytes ??= getHeapStatistics().heap_size_limit)
 
 /**
  * Streaming CSV tokenizer over decoded text chunks, writing fields straight into column-major
@@ -220,6 +227,13 @@ export class CsvTokenizer {
     const rest = buf.length - recordStart
     if (rest > this.limits.maxRecordChars) {
       this.fail("too-large", `the record starting on line ${this.line} is larger than ${mib(this.limits.maxRecordChars)}`)
+    }
+    // The unfinished record is copied whole each time a chunk joins it: it may hold a fraction of
+    // the heap at most. Running into V8's own limit instead is a race in Node that can abort the
+    // whole process rather than only this worker.
+    if (rest * BYTES_PER_HELD_CHAR > heapLimit()) {
+      const allowed = resourceLimits.maxOldGenerationSizeMb ?? Math.round(heapLimit() / (1 << 20))
+      this.fail("too-large", `reading the file needs more than the ${allowed} MB of memory allowed`)
     }
     this.pending = recordStart === 0 ? buf : buf.slice(recordStart)
   }
