@@ -66,6 +66,7 @@ const formatOf = (profile: FileProfile): FileFormat | undefined => {
     : undefined
 }
 
+/** CSV files from this size on are profiled in two halves side by side (see profileCsvInParts). */
 const PARALLEL_PROFILE_BYTES = 64 * 1024 * 1024
 const NEWLINE = 0x0a
 
