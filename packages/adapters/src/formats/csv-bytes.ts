@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer"
 import { createReadStream } from "node:fs"
 import type { CsvDialect, CsvLimits } from "./csv-tokenizer.ts"
-import { InvalidText, type TextEncoding } from "./encoding.ts"
+import { InvalidText, readTextChunks, type TextEncoding } from "./encoding.ts"
 import { type CsvPart, RawReadError } from "./raw.ts"
 
 /**
@@ -324,41 +324,30 @@ export async function* readCsvFields(
 ): AsyncGenerator<CsvFields> {
   const start = part?.start ?? 0
   const tokenizer = new CsvByteTokenizer(dialect, width, capacity, limits, header && start === 0, start)
-  const stream = createReadStream(path, {
-    highWaterMark: 1 << 20,
-    start,
-    ...(part !== undefined ? { end: part.end - 1 } : {})
-  })
-  const utf8 = encoding === "utf-8"
-  const decoder = utf8 ? undefined : new TextDecoder(encoding, { fatal: true, ignoreBOM: start > 0 })
+  const chunks = encoding === "utf-8" ? utf8Chunks(path, part) : reencoded(path, encoding, part)
+  for await (const chunk of chunks) {
+    tokenizer.push(chunk)
+    for (let fields = tokenizer.next(false); fields !== undefined; fields = tokenizer.next(false)) yield fields
+  }
+  for (let fields = tokenizer.next(true); fields !== undefined; fields = tokenizer.next(true)) yield fields
+}
+
+/** A UTF-8 file's bytes as they are, without the BOM at its start. */
+async function* utf8Chunks(path: string, part: CsvPart | undefined): AsyncGenerator<Uint8Array> {
+  const start = part?.start ?? 0
+  const stream = createReadStream(path, { highWaterMark: 1 << 20, start, ...(part !== undefined ? { end: part.end - 1 } : {}) })
   let first = start === 0
-  let offset = start
   try {
-    for await (const raw of stream as AsyncIterable<Buffer>) {
-      let chunk: Uint8Array = raw
-      if (decoder !== undefined) {
-        try {
-          chunk = Buffer.from(decoder.decode(raw, { stream: true }), "utf8")
-        } catch {
-          throw new InvalidText(encoding, offset)
-        }
-      } else if (first && raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
-        chunk = raw.subarray(3)
-      }
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      yield first && chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? chunk.subarray(3) : chunk
       first = false
-      offset += raw.length
-      tokenizer.push(chunk)
-      for (let fields = tokenizer.next(false); fields !== undefined; fields = tokenizer.next(false)) yield fields
     }
-    if (decoder !== undefined) {
-      try {
-        tokenizer.push(Buffer.from(decoder.decode(), "utf8"))
-      } catch {
-        throw new InvalidText(encoding, offset)
-      }
-    }
-    for (let fields = tokenizer.next(true); fields !== undefined; fields = tokenizer.next(true)) yield fields
   } finally {
     stream.destroy()
   }
+}
+
+/** Text in another encoding, decoded (readTextChunks) and encoded as UTF-8. */
+async function* reencoded(path: string, encoding: TextEncoding, part: CsvPart | undefined): AsyncGenerator<Uint8Array> {
+  for await (const { text } of readTextChunks(path, encoding, part)) yield Buffer.from(text, "utf8")
 }
