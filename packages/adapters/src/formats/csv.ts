@@ -215,23 +215,22 @@ export const openCsv = async (
   }
   const csv = settings
   const dialect: CsvDialect = { delimiter: csv.delimiter, quote: csv.quote, escape: csv.escape, newline: csv.newline }
-  const part = options.part
+  const range = options.range
   const labels: Array<string> = []
-  // A part after the first has no header row: its columns are known from the start (by position).
-  if (!csv.header || (part?.start ?? 0) > 0) for (let j = 0; j < csv.columns; j++) labels.push("")
+  // A range after the file's start has no header row: its columns are known from the start (by position).
+  if (!csv.header || (range?.start ?? 0) > 0) for (let j = 0; j < csv.columns; j++) labels.push("")
   const readOptions: Record<string, unknown> = { ...csv }
   const batchSize = options.batchSize ?? DEFAULT_BATCH
-  const splits = firstReadingSize === undefined ? undefined : splitPlanner(firstReadingSize, csv.encoding, part?.start ?? 0)
+  const splits = firstReadingSize === undefined ? undefined : splitPlanner(firstReadingSize, csv.encoding, range?.start ?? 0)
   const batches = async function*(): AsyncGenerator<ColumnarBatch> {
-    const tokenizer = new CsvTokenizer(dialect, csv.columns, batchSize, limits, csv.header && (part?.start ?? 0) === 0)
-    if (part !== undefined) tokenizer.line = part.line
+    const tokenizer = new CsvTokenizer(dialect, csv.columns, batchSize, limits, csv.header && (range?.start ?? 0) === 0)
     const out: Array<ColumnarBatch> = []
     const takeHeader = () => {
       if (csv.header && labels.length === 0 && tokenizer.header !== undefined) {
         for (let j = 0; j < csv.columns; j++) labels.push(tokenizer.header[j] ?? "")
       }
     }
-    for await (const { text, end } of readTextChunks(path, csv.encoding, part)) {
+    for await (const { text, end } of readTextChunks(path, csv.encoding, range)) {
       tokenizer.feed(text, out)
       takeHeader()
       if (splits !== undefined) {
@@ -243,8 +242,8 @@ export const openCsv = async (
         out.length = 0
       }
     }
-    if (part !== undefined) {
-      // Whether the part ends exactly where a record does: only then may the next part start there.
+    if (range !== undefined) {
+      // Whether the range ends exactly where a record does: only then may the next range start there.
       const boundary = tokenizer.boundary()
       readOptions[PART_ENDS_AT_RECORD] = boundary !== undefined && boundary.pending === ""
       readOptions[PART_NEXT_LINE] = tokenizer.line

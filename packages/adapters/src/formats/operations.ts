@@ -3,8 +3,6 @@ import { openCsvFields, type TextLimits } from "./csv.ts"
 import { InvalidText } from "./encoding.ts"
 import type { CsvPart, CsvRange } from "./raw.ts"
 import { openTable } from "./registry.ts"
-
-export { describeError } from "./raw.ts"
 import { type ProfileScan, profileSource, readCsvFieldSource, readSource, scanSource } from "./table.ts"
 
 /** Profiles a file. A CSV whose guessed encoding turns out wrong later in the file is re-read as windows-1252. */
@@ -29,7 +27,7 @@ export const profileFile = async (
  * profiled side by side with the others; see csv.ts mergeCsvScans).
  */
 export const scanCsvRange = async (path: string, range: CsvRange, limits: TextLimits, batchSize: number): Promise<ProfileScan> =>
-  scanSource(await openTable("csv", path, { batchSize, part: { ...range, rows: 0, line: 1 } }, limits))
+  scanSource(await openTable("csv", path, { batchSize, range }, limits))
 
 /** Reads a profiled file as batches coerced to `target`. */
 export async function* readFile(
@@ -50,8 +48,8 @@ export async function* readFile(
   const source = await openTable(
     format,
     path,
-    { sheet: typeof sheet === "string" ? sheet : undefined, readOptions: profile.readOptions, batchSize, part },
+    { sheet: typeof sheet === "string" ? sheet : undefined, readOptions: profile.readOptions, batchSize },
     limits
   )
-  yield* readSource(source, profile, target, part?.rows ?? 0)
+  yield* readSource(source, profile, target)
 }

@@ -30,8 +30,8 @@ export interface RawReadOptions {
   readonly readOptions?: Record<string, unknown> | undefined
   /** Rows per batch (default 8192). */
   readonly batchSize?: number | undefined
-  /** CSV: read only this part of the file (see CsvPart). */
-  readonly part?: CsvPart | undefined
+  /** CSV, first reading: only these bytes, which start at a line start (a half of a large file being profiled). */
+  readonly range?: CsvRange | undefined
 }
 
 /**

@@ -161,17 +161,13 @@ const PACKED_BATCH_BYTES = 16 * 1024 * 1024
 export const readSource = (
   source: TableSource,
   profile: FileProfile,
-  target: ReadonlyArray<Column>,
-  /** Data rows of the file before this source's first (a part of a file). */
-  rowsBefore = 0,
-  batchRows: number = PACKED_BATCH_ROWS
+  target: ReadonlyArray<Column>
 ): AsyncGenerator<ColumnBatch> =>
   pack(source.batches, (packer, batch, column) => packer.appendAll(batch.columns[column], batch.length), {
     profile,
     target,
     textValues: source.textValues,
-    rowsBefore,
-    batchRows
+    rowsBefore: 0
   })
 
 /** readSource for CSV records read as bytes (csv-bytes.ts). */
@@ -179,15 +175,14 @@ export const readCsvFieldSource = (
   fields: AsyncIterable<CsvFields>,
   profile: FileProfile,
   target: ReadonlyArray<Column>,
-  rowsBefore = 0,
-  batchRows: number = PACKED_BATCH_ROWS
+  /** Data rows of the file before the first of these records (a part of a file). */
+  rowsBefore: number
 ): AsyncGenerator<ColumnBatch> =>
   pack(fields, (packer, batch, column) => packer.appendFields(batch, column), {
     profile,
     target,
     textValues: true,
-    rowsBefore,
-    batchRows
+    rowsBefore
   })
 
 async function* pack<B extends { readonly length: number }>(
@@ -198,10 +193,9 @@ async function* pack<B extends { readonly length: number }>(
     readonly target: ReadonlyArray<Column>
     readonly textValues: boolean
     readonly rowsBefore: number
-    readonly batchRows: number
   }
 ): AsyncGenerator<ColumnBatch> {
-  const { profile, target, batchRows } = options
+  const { profile, target } = options
   let rowsBefore = options.rowsBefore
   const indexes = sourceIndexes(profile, target)
   const hints = (profile.readOptions["parseHints"] ?? {}) as Record<string, ColumnHint | undefined>
@@ -225,7 +219,7 @@ async function* pack<B extends { readonly length: number }>(
     pending += n
     let bytes = 0
     for (const packer of packers) bytes += packer.bytes
-    if (pending >= batchRows || bytes >= PACKED_BATCH_BYTES) {
+    if (pending >= PACKED_BATCH_ROWS || bytes >= PACKED_BATCH_BYTES) {
       yield take()
       pending = 0
     }

@@ -1,8 +1,9 @@
 import type { ColumnBatch } from "@ingest/domain"
 import { parentPort } from "node:worker_threads"
-import { describeError, profileFile, readFile, scanCsvRange } from "./operations.ts"
+import { profileFile, readFile, scanCsvRange } from "./operations.ts"
 import { transferablesOf } from "./packed.ts"
 import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
+import { describeError } from "./raw.ts"
 
 /**
  * Parser worker thread: runs one profile or read at a time for the main thread (see pool.ts).
