@@ -19,7 +19,7 @@ export interface PoolOptions {
   readonly readTimeoutMs: number
 }
 
-const bootstrap = new URL("./worker-bootstrap.mjs", import.meta.url)
+const bootstrap = new URL("../worker-bootstrap.mjs", import.meta.url)
 const entry = new URL("./worker.ts", import.meta.url).href
 
 const formatDuration = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)

@@ -14,7 +14,7 @@ import { toPayload } from "./parquet-transfer.ts"
 // `maxBatchesInFlight` batches wait at an encoder, and no new batch is sent while the file's
 // bytes pile up unconsumed on this side.
 
-const bootstrap = new URL("./worker-bootstrap.mjs", import.meta.url)
+const bootstrap = new URL("../worker-bootstrap.mjs", import.meta.url)
 const entry = new URL("./parquet-encoder-worker.ts", import.meta.url).href
 
 export const maxBatchesInFlight = 2
