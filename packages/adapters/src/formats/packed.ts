@@ -84,8 +84,6 @@ const setWords = (words: Uint32Array, at: number, width: number, value: number |
   }
 }
 
-const isNullText = (s: string): boolean => s.length <= 6 && isNullToken(s)
-
 /**
  * Builds the packer of one target column (the rules of makeCoercer).
  * @param textValues raw strings are text with null tokens (CSV)
@@ -113,7 +111,7 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
   }
   /** Whether `value` is missing; marks row `row` null (or refuses it in a required column). */
   const isNull = (value: unknown, row: number, index: number): boolean => {
-    if (value === null || value === undefined || (textValues && typeof value === "string" && isNullText(value))) {
+    if (value === null || value === undefined || (textValues && typeof value === "string" && isNullToken(value))) {
       markNull(row, index)
       return true
     }
