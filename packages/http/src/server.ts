@@ -5,6 +5,7 @@ import { Api, RequestValidation } from "./api.ts"
 import { AuthenticationLive } from "./auth.ts"
 import { ApiBadRequest, errorBody } from "./errors.ts"
 import { ApiHandlers } from "./handlers.ts"
+import { IcebergCatalogRoutes } from "./iceberg-catalog/index.ts"
 import { Readiness } from "./settings.ts"
 
 const pathOf = (url: string) => new URL(url, "http://localhost").pathname
@@ -77,6 +78,7 @@ export const AppRoutes = Layer.mergeAll(
     Layer.provide([AuthenticationLive, RequestValidationLive])
   ),
   HttpApiScalar.layer(Api, { path: "/api/v1/docs" }),
+  IcebergCatalogRoutes,
   HealthRoutes,
   ErrorShape,
   NotFoundRoute

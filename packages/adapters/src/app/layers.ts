@@ -23,7 +23,7 @@ import type { AppConfig } from "../config.ts"
 import { storageUrlOf, warehouseUrlOf } from "../config.ts"
 import { ensureSyncStateTable, makeLocalEngine, makeSqlSyncStateStore } from "../engine/index.ts"
 import { formatReaderLayer } from "../formats/index.ts"
-import { icebergTableWriterLayer, sqlCatalogLayer } from "../iceberg/index.ts"
+import { icebergTableWriterLayer, ServedCatalog, sqlCatalogLayer, sqlServedCatalogLayer } from "../iceberg/index.ts"
 import { makeSqlLive } from "../sql/client.ts"
 import { JobQueueSql } from "../sql/job-queue.ts"
 import { defaultWorkerOwner, runWorker } from "../sql/job-worker.ts"
@@ -48,6 +48,23 @@ const catalogLayer = (config: AppConfig) => {
     Effect.die(new Error(`INGEST_CATALOG=${config.catalog} is not supported; use "sql"`))
   ) as unknown as ReturnType<typeof sqlCatalogLayer>
 }
+
+/** What an engine reading the served catalog needs to reach the warehouse's files (never secrets). */
+const readerConfigOf = (config: AppConfig): Record<string, string> => {
+  if (!warehouseUrlOf(config).startsWith("s3://")) return {}
+  const env = (name: string) => process.env[name]?.trim() || undefined
+  const endpoint = env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL")
+  return {
+    "s3.region": env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? "us-east-1",
+    ...(endpoint === undefined ? {} : { "s3.endpoint": endpoint, "s3.path-style-access": "true" })
+  }
+}
+
+/** The catalog the REST endpoint serves: the SQL catalog; none with an external REST catalog. */
+const servedCatalogLayer = (config: AppConfig) =>
+  config.catalog === "sql"
+    ? sqlServedCatalogLayer({ catalogName: config.catalogName, warehouse: warehouseOf(config), readerConfig: readerConfigOf(config) })
+    : ServedCatalog.unavailable(`INGEST_CATALOG=${config.catalog}: engines read that catalog, not this service`)
 
 const engineLayer = (
   config: AppConfig
@@ -81,6 +98,7 @@ export const makeAppLayer = (config: AppConfig) => {
     icebergTableWriterLayer({ warehouse: warehouseOf(config) }).pipe(
       Layer.provide(catalogLayer(config))
     ),
+    servedCatalogLayer(config),
     Layer.succeed(FileStorage, makeObjectStore(storageUrlOf(config), { tempDir: tempDirOf(config) })),
     formatReaderLayer()
   )

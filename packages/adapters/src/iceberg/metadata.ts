@@ -1,6 +1,8 @@
 import type {
+  IcebergPartitionSpec,
   IcebergSchema,
   IcebergSnapshot,
+  IcebergSortOrder,
   TableMetadata,
   TableRequirement,
   TableUpdate
@@ -20,13 +22,34 @@ export const defaultTableProperties: Readonly<Record<string, string>> = {
   "write.parquet.compression-codec": "zstd"
 }
 
+/** Partition field ids start at 1000 (the spec's convention); 999 means "none assigned yet". */
+const firstPartitionFieldId = 1000
+
+/** A spec with every field id filled in, numbered after `lastPartitionId`. */
+const numberSpec = (spec: IcebergPartitionSpec, specId: number, lastPartitionId: number) => {
+  let last = lastPartitionId
+  const fields = spec.fields.map((field) => {
+    const id = field["field-id"] ?? Math.max(last + 1, firstPartitionFieldId)
+    last = Math.max(last, id)
+    return { ...field, "field-id": id }
+  })
+  return { spec: { "spec-id": specId, fields }, lastPartitionId: last }
+}
+
+const sameFields = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => JSON.stringify(a) === JSON.stringify(b)
+
 export const newTableMetadata = (options: {
   readonly location: string
   readonly schema: IcebergSchema
   readonly properties?: Readonly<Record<string, string>> | undefined
+  readonly partitionSpec?: IcebergPartitionSpec | undefined
+  readonly sortOrder?: IcebergSortOrder | undefined
   readonly nowMs: number
 }): TableMetadata => {
   const lastColumnId = options.schema.fields.reduce((max, f) => Math.max(max, f.id), 0)
+  const { spec, lastPartitionId } = numberSpec(options.partitionSpec ?? { fields: [] }, 0, firstPartitionFieldId - 1)
+  const sortFields = options.sortOrder?.fields ?? []
+  const sortOrder = { "order-id": sortFields.length === 0 ? 0 : 1, fields: sortFields }
   return {
     "format-version": 2,
     "table-uuid": randomUUID(),
@@ -36,11 +59,11 @@ export const newTableMetadata = (options: {
     "last-column-id": lastColumnId,
     schemas: [options.schema],
     "current-schema-id": options.schema["schema-id"],
-    "partition-specs": [{ "spec-id": 0, fields: [] }],
+    "partition-specs": [spec],
     "default-spec-id": 0,
-    "last-partition-id": 999,
-    "sort-orders": [{ "order-id": 0, fields: [] }],
-    "default-sort-order-id": 0,
+    "last-partition-id": lastPartitionId,
+    "sort-orders": [sortOrder],
+    "default-sort-order-id": sortOrder["order-id"],
     properties: { ...defaultTableProperties, ...options.properties },
     snapshots: [],
     "snapshot-log": [],
@@ -69,12 +92,20 @@ export const currentSchema = (metadata: TableMetadata): IcebergSchema => {
   return schema
 }
 
-/** Why the requirements do not hold against `metadata`, or undefined when they all do. */
+/**
+ * Why the requirements do not hold against `metadata` (undefined: the table does not exist), or
+ * undefined when they all do.
+ */
 export const failedRequirement = (
-  metadata: TableMetadata,
+  metadata: TableMetadata | undefined,
   requirements: ReadonlyArray<TableRequirement>
 ): string | undefined => {
   for (const requirement of requirements) {
+    if (requirement.type === "assert-create") {
+      if (metadata !== undefined) return "table already exists"
+      continue
+    }
+    if (metadata === undefined) return "table does not exist"
     switch (requirement.type) {
       case "assert-table-uuid":
         if (metadata["table-uuid"] !== requirement.uuid) return `table uuid is not ${requirement.uuid}`
@@ -98,14 +129,37 @@ export const failedRequirement = (
           return `last column id changed: expected ${requirement["last-assigned-field-id"]}, found ${metadata["last-column-id"]}`
         }
         break
+      case "assert-last-assigned-partition-id":
+        if (metadata["last-partition-id"] !== requirement["last-assigned-partition-id"]) {
+          return `last partition id changed: expected ${requirement["last-assigned-partition-id"]}, found ${metadata["last-partition-id"]}`
+        }
+        break
+      case "assert-default-spec-id":
+        if (metadata["default-spec-id"] !== requirement["default-spec-id"]) {
+          return `default partition spec changed: expected ${requirement["default-spec-id"]}, found ${metadata["default-spec-id"]}`
+        }
+        break
+      case "assert-default-sort-order-id":
+        if (metadata["default-sort-order-id"] !== requirement["default-sort-order-id"]) {
+          return `default sort order changed: expected ${requirement["default-sort-order-id"]}, found ${metadata["default-sort-order-id"]}`
+        }
+        break
     }
   }
   return undefined
 }
 
+/** An update that cannot apply to the metadata (the caller answers 400 or retries). */
+export class InvalidUpdate extends Error {}
+
+const invalid = (message: string): never => {
+  throw new InvalidUpdate(message)
+}
+
 /**
- * Applies commit updates to metadata (what a REST catalog server does; the SQL catalog does it
- * client-side). `previousLocation` goes into the metadata log.
+ * Applies commit updates to metadata, as a REST catalog server does (the SQL catalog does it for
+ * its own writers too); throws InvalidUpdate naming what cannot apply. `previousLocation` goes
+ * into the metadata log.
  */
 export const applyUpdates = (
   base: TableMetadata,
@@ -115,16 +169,32 @@ export const applyUpdates = (
 ): TableMetadata => {
   let next: TableMetadata = { ...base }
   let lastAddedSchemaId: number | undefined
+  let lastAddedSpecId: number | undefined
+  let lastAddedOrderId: number | undefined
   for (const update of updates) {
     switch (update.action) {
+      case "assign-uuid":
+        if (update.uuid !== base["table-uuid"]) invalid(`cannot change the table uuid of an existing table`)
+        break
+      case "upgrade-format-version":
+        if (update["format-version"] !== 2) invalid(`format-version ${update["format-version"]} is not supported (only 2)`)
+        break
       case "add-schema": {
-        const id = update.schema["schema-id"]
-        if (next.schemas.some((s) => s["schema-id"] === id)) throw new Error(`schema id ${id} already exists`)
+        const identical = next.schemas.find((s) => sameFields(s.fields, update.schema.fields) &&
+          sameFields(s["identifier-field-ids"] ?? [], update.schema["identifier-field-ids"] ?? []))
+        if (identical !== undefined) {
+          lastAddedSchemaId = identical["schema-id"]
+          break
+        }
+        const taken = next.schemas.some((s) => s["schema-id"] === update.schema["schema-id"])
+        const id = taken || update.schema["schema-id"] < 0
+          ? next.schemas.reduce((max, s) => Math.max(max, s["schema-id"]), -1) + 1
+          : update.schema["schema-id"]
         const maxFieldId = update.schema.fields.reduce((max, f) => Math.max(max, f.id), 0)
         next = {
           ...next,
-          schemas: [...next.schemas, update.schema],
-          "last-column-id": Math.max(next["last-column-id"], update["last-column-id"], maxFieldId)
+          schemas: [...next.schemas, { ...update.schema, "schema-id": id }],
+          "last-column-id": Math.max(next["last-column-id"], update["last-column-id"] ?? 0, maxFieldId)
         }
         lastAddedSchemaId = id
         break
@@ -132,18 +202,63 @@ export const applyUpdates = (
       case "set-current-schema": {
         const id = update["schema-id"] === -1 ? lastAddedSchemaId : update["schema-id"]
         if (id === undefined || !next.schemas.some((s) => s["schema-id"] === id)) {
-          throw new Error(`cannot set current schema to unknown schema ${update["schema-id"]}`)
+          invalid(`cannot set current schema to unknown schema ${update["schema-id"]}`)
         }
-        next = { ...next, "current-schema-id": id }
+        next = { ...next, "current-schema-id": id! }
+        break
+      }
+      case "add-spec": {
+        const specs = next["partition-specs"]
+        const { lastPartitionId, spec } = numberSpec(
+          update.spec,
+          specs.reduce((max, s) => Math.max(max, s["spec-id"]), -1) + 1,
+          next["last-partition-id"]
+        )
+        const identical = specs.find((s) => sameFields(s.fields, spec.fields))
+        if (identical !== undefined) {
+          lastAddedSpecId = identical["spec-id"]
+          break
+        }
+        next = { ...next, "partition-specs": [...specs, spec], "last-partition-id": lastPartitionId }
+        lastAddedSpecId = spec["spec-id"]
+        break
+      }
+      case "set-default-spec": {
+        const id = update["spec-id"] === -1 ? lastAddedSpecId : update["spec-id"]
+        if (id === undefined || !next["partition-specs"].some((s) => s["spec-id"] === id)) {
+          invalid(`cannot set the default partition spec to unknown spec ${update["spec-id"]}`)
+        }
+        next = { ...next, "default-spec-id": id! }
+        break
+      }
+      case "add-sort-order": {
+        const orders = next["sort-orders"]
+        const fields = update["sort-order"].fields
+        const identical = orders.find((o) => sameFields(o.fields, fields))
+        if (identical !== undefined) {
+          lastAddedOrderId = identical["order-id"]
+          break
+        }
+        const id = orders.reduce((max, o) => Math.max(max, o["order-id"]), 0) + 1
+        next = { ...next, "sort-orders": [...orders, { "order-id": id, fields }] }
+        lastAddedOrderId = id
+        break
+      }
+      case "set-default-sort-order": {
+        const id = update["sort-order-id"] === -1 ? lastAddedOrderId : update["sort-order-id"]
+        if (id === undefined || !next["sort-orders"].some((o) => o["order-id"] === id)) {
+          invalid(`cannot set the default sort order to unknown order ${update["sort-order-id"]}`)
+        }
+        next = { ...next, "default-sort-order-id": id! }
         break
       }
       case "add-snapshot": {
         const snapshot = update.snapshot
         if (next.snapshots.some((s) => s["snapshot-id"] === snapshot["snapshot-id"])) {
-          throw new Error(`snapshot ${snapshot["snapshot-id"]} already exists`)
+          invalid(`snapshot ${snapshot["snapshot-id"]} already exists`)
         }
         if (snapshot["parent-snapshot-id"] !== undefined && snapshot["sequence-number"] <= next["last-sequence-number"]) {
-          throw new Error(`sequence number ${snapshot["sequence-number"]} is not above ${next["last-sequence-number"]}`)
+          invalid(`sequence number ${snapshot["sequence-number"]} is not above ${next["last-sequence-number"]}`)
         }
         next = {
           ...next,
@@ -156,23 +271,60 @@ export const applyUpdates = (
       }
       case "set-snapshot-ref": {
         const snapshot = next.snapshots.find((s) => s["snapshot-id"] === update["snapshot-id"])
-        if (snapshot === undefined) throw new Error(`unknown snapshot ${update["snapshot-id"]}`)
-        next = { ...next, refs: { ...next.refs, [update["ref-name"]]: { "snapshot-id": update["snapshot-id"], type: update.type } } }
-        if (update["ref-name"] === "main") {
+        if (snapshot === undefined) invalid(`unknown snapshot ${update["snapshot-id"]}`)
+        if (update["ref-name"] === "main" && update.type !== "branch") invalid("main must be a branch")
+        const { action: _action, "ref-name": name, ...ref } = update
+        next = { ...next, refs: { ...next.refs, [name]: ref } }
+        if (name === "main") {
           next = {
             ...next,
             "current-snapshot-id": update["snapshot-id"],
             "snapshot-log": [...next["snapshot-log"], {
-              "timestamp-ms": snapshot["timestamp-ms"],
+              "timestamp-ms": snapshot!["timestamp-ms"],
               "snapshot-id": update["snapshot-id"]
             }]
           }
         }
         break
       }
+      case "remove-snapshot-ref": {
+        const { [update["ref-name"]]: _removed, ...refs } = next.refs
+        next = { ...next, refs }
+        if (update["ref-name"] === "main") {
+          const { "current-snapshot-id": _current, ...rest } = next
+          next = rest as TableMetadata
+        }
+        break
+      }
+      case "remove-snapshots": {
+        const removed = new Set(update["snapshot-ids"].map((id) => BigInt(id)))
+        const refs = Object.fromEntries(Object.entries(next.refs).filter(([, ref]) => !removed.has(ref["snapshot-id"])))
+        next = {
+          ...next,
+          snapshots: next.snapshots.filter((s) => !removed.has(s["snapshot-id"])),
+          "snapshot-log": next["snapshot-log"].filter((entry) => !removed.has(entry["snapshot-id"])),
+          refs
+        }
+        if (next["current-snapshot-id"] !== undefined && removed.has(next["current-snapshot-id"])) {
+          const { "current-snapshot-id": _current, ...rest } = next
+          next = rest as TableMetadata
+        }
+        break
+      }
       case "set-properties":
         next = { ...next, properties: { ...next.properties, ...update.updates } }
         break
+      case "remove-properties": {
+        const removals = new Set(update.removals)
+        next = { ...next, properties: Object.fromEntries(Object.entries(next.properties).filter(([key]) => !removals.has(key))) }
+        break
+      }
+      case "set-location":
+        if (update.location.length === 0) invalid("location must not be empty")
+        next = { ...next, location: update.location.replace(/\/+$/, "") }
+        break
+      default:
+        invalid(`unsupported table update "${(update as { action?: unknown }).action}"`)
     }
   }
   const log = [...(base["metadata-log"] ?? []), { "timestamp-ms": base["last-updated-ms"], "metadata-file": previousLocation }]

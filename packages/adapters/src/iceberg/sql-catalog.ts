@@ -10,16 +10,26 @@ import type { LoadedTable, TableMetadata } from "@ingest/domain/ports/table-cata
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { defaultTableLocation, keyOfUri } from "./locations.ts"
+import { defaultTableLocation, keyOfUri, storeRootUri } from "./locations.ts"
 import {
   applyUpdates,
   failedRequirement,
+  InvalidUpdate,
   newTableMetadata,
   nextMetadataLocation,
   parseMetadata,
   serializeMetadata
 } from "./metadata.ts"
 import { tableName } from "./schema.ts"
+import {
+  InvalidCommit,
+  NamespaceAlreadyExists,
+  NamespaceNotEmpty,
+  NoSuchNamespace,
+  NoSuchTable,
+  ServedCatalog
+} from "./served-catalog.ts"
+import type { Namespace, PropertiesUpdate } from "./served-catalog.ts"
 
 // The Iceberg "SQL"/JDBC catalog in the service database: the tables Java's JdbcCatalog and
 // pyiceberg's SqlCatalog share (schema V1, with iceberg_type), so those tools see our tables.
@@ -30,6 +40,8 @@ export interface SqlCatalogOptions {
   readonly catalogName?: string | undefined
   /** Where metadata files go (the warehouse); table locations must lie inside it. */
   readonly warehouse: ObjectStore
+  /** What readers of the served catalog need to reach the warehouse's files (no secrets). */
+  readonly readerConfig?: { readonly [key: string]: string } | undefined
 }
 
 export const defaultCatalogName = "ingest"
@@ -71,10 +83,17 @@ const validateTable = (table: TableIdent): Effect.Effect<string, InfrastructureE
 
 const isUniqueViolation = (error: SqlError): boolean => error.reason._tag === "UniqueViolation"
 
-/** Builds the SQL catalog, creating its two tables when missing. */
-export const makeSqlCatalog = (
+/**
+ * Builds the SQL catalog, creating its two tables when missing: the port the writer commits
+ * through, and the full catalog the REST endpoint serves over the same tables.
+ */
+export const makeSqlCatalogs = (
   options: SqlCatalogOptions
-): Effect.Effect<typeof TableCatalog.Service, InfrastructureError, SqlClient.SqlClient> =>
+): Effect.Effect<
+  { readonly catalog: typeof TableCatalog.Service; readonly served: typeof ServedCatalog.Service },
+  InfrastructureError,
+  SqlClient.SqlClient
+> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const catalogName = options.catalogName ?? defaultCatalogName
@@ -172,6 +191,8 @@ export const makeSqlCatalog = (
           location,
           schema: request.schema,
           properties: request.properties,
+          partitionSpec: request.partitionSpec,
+          sortOrder: request.sortOrder,
           nowMs: Date.now()
         })
         const metadataLocation = nextMetadataLocation(location, undefined)
@@ -192,19 +213,25 @@ export const makeSqlCatalog = (
         return { ident: table, metadataLocation, metadata }
       })
 
-    const commit: (typeof TableCatalog.Service)["commit"] = (table, requirements, updates) =>
+    const commitTable: (typeof ServedCatalog.Service)["commitTable"] = (table, requirements, updates) =>
       Effect.gen(function*() {
         const ns = yield* validateTable(table)
         const base = yield* loadTable(table)
         if (Option.isNone(base)) {
-          return yield* new InfrastructureError({ reason: `table ${tableName(table)} does not exist` })
+          return yield* new NoSuchTable({ table: tableName(table) })
         }
         const problem = failedRequirement(base.value.metadata, requirements)
         if (problem !== undefined) return yield* new CommitConflict({ reason: problem })
         const next = yield* Effect.try({
           try: () => applyUpdates(base.value.metadata, updates, base.value.metadataLocation, Date.now()),
-          catch: (error) => new CommitConflict({ reason: error instanceof Error ? error.message : String(error) })
+          catch: (error) =>
+            error instanceof InvalidUpdate
+              ? new InvalidCommit({ reason: error.message })
+              : new InvalidCommit({ reason: String(error) })
         })
+        if (keyOfUri(store, `${next.location}/x`) === undefined) {
+          return yield* new InvalidCommit({ reason: `location ${next.location} is outside the warehouse` })
+        }
         const nextLocation = nextMetadataLocation(next.location, base.value.metadataLocation)
         yield* writeMetadata(nextLocation, next)
         const swapped = yield* sql<{ table_name: string }>`
@@ -225,6 +252,14 @@ export const makeSqlCatalog = (
         return { ident: table, metadataLocation: nextLocation, metadata: next }
       })
 
+    const commit: (typeof TableCatalog.Service)["commit"] = (table, requirements, updates) =>
+      commitTable(table, requirements, updates).pipe(
+        Effect.catchTags({
+          NoSuchTable: (error) => Effect.fail(new InfrastructureError({ reason: error.message })),
+          InvalidCommit: (error) => Effect.fail(new CommitConflict({ reason: error.reason }))
+        })
+      )
+
     const dropTable = (table: TableIdent) =>
       Effect.gen(function*() {
         const ns = yield* validateTable(table)
@@ -235,7 +270,169 @@ export const makeSqlCatalog = (
         return rows.length > 0
       })
 
-    return TableCatalog.of({
+    // --- the rest of the protocol, for the served catalog ------------------------------------
+
+    /** Every namespace name at or below `ns` (properties rows and namespaces of tables). */
+    const namespacesUnder = (ns: string | undefined) => {
+      const like = ns === undefined ? "%" : `${ns.replace(/[\\%_]/g, (c) => `\\${c}`)}.%`
+      return sql<{ namespace: string }>`
+        SELECT namespace FROM iceberg_namespace_properties
+         WHERE catalog_name = ${catalogName} AND (namespace LIKE ${like} OR namespace = ${ns ?? ""})
+        UNION
+        SELECT table_namespace AS namespace FROM iceberg_tables
+         WHERE catalog_name = ${catalogName} AND (table_namespace LIKE ${like} OR table_namespace = ${ns ?? ""})`.pipe(
+        Effect.map((rows) => rows.map((row) => row.namespace)),
+        Effect.mapError(infra(`cannot list namespaces`))
+      )
+    }
+
+    const mustExist = (namespace: Namespace) =>
+      Effect.flatMap(namespaceExists(namespace), (exists) =>
+        exists ? Effect.void : Effect.fail(new NoSuchNamespace({ namespace: [...namespace] })))
+
+    const listNamespaces: (typeof ServedCatalog.Service)["listNamespaces"] = (parent) =>
+      Effect.gen(function*() {
+        const ns = parent.length === 0 ? undefined : yield* validateNamespace(parent)
+        if (parent.length > 0) yield* mustExist(parent)
+        const names = yield* namespacesUnder(ns)
+        const children = new Set<string>()
+        for (const name of names) {
+          const levels = name.split(".")
+          if (levels.length <= parent.length) continue
+          children.add(levels.slice(0, parent.length + 1).join("."))
+        }
+        return [...children].sort().map((name) => name.split("."))
+      })
+
+    const propertiesOf = (ns: string) =>
+      sql<{ property_key: string; property_value: string }>`
+        SELECT property_key, property_value FROM iceberg_namespace_properties
+         WHERE catalog_name = ${catalogName} AND namespace = ${ns}
+         ORDER BY property_key`.pipe(
+        Effect.map((rows) => Object.fromEntries(rows.map((row) => [row.property_key, row.property_value]))),
+        Effect.mapError(infra(`cannot read the properties of namespace ${ns}`))
+      )
+
+    const createServedNamespace: (typeof ServedCatalog.Service)["createNamespace"] = (namespace, properties) =>
+      Effect.gen(function*() {
+        const ns = yield* validateNamespace(namespace)
+        if (yield* namespaceExists(namespace)) return yield* new NamespaceAlreadyExists({ namespace: [...namespace] })
+        yield* sql.withTransaction(Effect.gen(function*() {
+          yield* createNamespace(namespace)
+          for (const [key, value] of Object.entries(properties)) {
+            yield* sql`
+              INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value)
+              VALUES (${catalogName}, ${ns}, ${key}, ${value})
+              ON CONFLICT (catalog_name, namespace, property_key) DO UPDATE SET property_value = EXCLUDED.property_value`
+          }
+        })).pipe(Effect.mapError(infra(`cannot create namespace ${ns}`)))
+      })
+
+    const loadNamespace: (typeof ServedCatalog.Service)["loadNamespace"] = (namespace) =>
+      Effect.gen(function*() {
+        const ns = yield* validateNamespace(namespace)
+        yield* mustExist(namespace)
+        return yield* propertiesOf(ns)
+      })
+
+    const updateNamespaceProperties: (typeof ServedCatalog.Service)["updateNamespaceProperties"] = (
+      namespace,
+      removals,
+      updates
+    ) =>
+      Effect.gen(function*() {
+        const ns = yield* validateNamespace(namespace)
+        yield* mustExist(namespace)
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          const before = yield* propertiesOf(ns)
+          const removed: Array<string> = []
+          const missing: Array<string> = []
+          for (const key of removals) {
+            if (key in before) {
+              yield* sql`DELETE FROM iceberg_namespace_properties
+                WHERE catalog_name = ${catalogName} AND namespace = ${ns} AND property_key = ${key}`
+              removed.push(key)
+            } else missing.push(key)
+          }
+          for (const [key, value] of Object.entries(updates)) {
+            yield* sql`
+              INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value)
+              VALUES (${catalogName}, ${ns}, ${key}, ${value})
+              ON CONFLICT (catalog_name, namespace, property_key) DO UPDATE SET property_value = EXCLUDED.property_value`
+          }
+          // A namespace whose last property went keeps existing.
+          yield* createNamespace(namespace)
+          return { updated: Object.keys(updates), removed, missing } satisfies PropertiesUpdate
+        })).pipe(Effect.mapError(infra(`cannot update the properties of namespace ${ns}`)))
+      })
+
+    const dropNamespace: (typeof ServedCatalog.Service)["dropNamespace"] = (namespace) =>
+      Effect.gen(function*() {
+        const ns = yield* validateNamespace(namespace)
+        yield* mustExist(namespace)
+        const tables = yield* listTables(namespace)
+        if (tables.length > 0) {
+          return yield* new NamespaceNotEmpty({ namespace: [...namespace], reason: `it holds ${tables.length} table(s)` })
+        }
+        const below = (yield* namespacesUnder(ns)).filter((name) => name !== ns)
+        if (below.length > 0) {
+          return yield* new NamespaceNotEmpty({ namespace: [...namespace], reason: `it holds namespace ${below[0]}` })
+        }
+        yield* sql`DELETE FROM iceberg_namespace_properties WHERE catalog_name = ${catalogName} AND namespace = ${ns}`.pipe(
+          Effect.mapError(infra(`cannot drop namespace ${ns}`))
+        )
+      })
+
+    const listServedTables: (typeof ServedCatalog.Service)["listTables"] = (namespace) =>
+      Effect.gen(function*() {
+        yield* mustExist(namespace)
+        return (yield* listTables(namespace)).map((ident) => ident.name)
+      })
+
+    const loadServedTable: (typeof ServedCatalog.Service)["loadTable"] = (table) =>
+      Effect.flatMap(loadTable(table), (found) =>
+        Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(new NoSuchTable({ table: tableName(table) })))
+
+    const createServedTable: (typeof ServedCatalog.Service)["createTable"] = (table, request) =>
+      Effect.gen(function*() {
+        yield* mustExist(table.namespace)
+        if (request.location !== undefined && keyOfUri(store, `${request.location.replace(/\/+$/, "")}/x`) === undefined) {
+          return yield* new InvalidCommit({ reason: `location ${request.location} is outside the warehouse` })
+        }
+        return yield* createTable(table, request)
+      })
+
+    const dropServedTable: (typeof ServedCatalog.Service)["dropTable"] = (table, purge) =>
+      Effect.gen(function*() {
+        const found = yield* loadServedTable(table)
+        const dropped = yield* dropTable(table)
+        if (!dropped) return yield* new NoSuchTable({ table: tableName(table) })
+        if (purge) {
+          const key = keyOfUri(store, found.metadata.location)
+          if (key !== undefined) yield* store.removePrefix(`${key}/`)
+        }
+      })
+
+    const renameTable: (typeof ServedCatalog.Service)["renameTable"] = (from, to) =>
+      Effect.gen(function*() {
+        const fromNs = yield* validateTable(from)
+        const toNs = yield* validateTable(to)
+        yield* mustExist(to.namespace)
+        const moved = yield* sql<{ table_name: string }>`
+          UPDATE iceberg_tables SET table_namespace = ${toNs}, table_name = ${to.name}
+           WHERE catalog_name = ${catalogName} AND table_namespace = ${fromNs} AND table_name = ${from.name}
+             AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)
+          RETURNING table_name`.pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.catchTag("SqlError", (error): Effect.Effect<never, TableAlreadyExists | InfrastructureError> =>
+            isUniqueViolation(error)
+              ? Effect.fail(new TableAlreadyExists({ table: tableName(to) }))
+              : Effect.fail(infra(`cannot rename table ${tableName(from)}`)(error)))
+        )
+        if (!moved) return yield* new NoSuchTable({ table: tableName(from) })
+      })
+
+    const catalog = TableCatalog.of({
       name: catalogName,
       createNamespace,
       namespaceExists,
@@ -245,7 +442,36 @@ export const makeSqlCatalog = (
       commit,
       dropTable
     })
+    const served = ServedCatalog.of({
+      available: true,
+      readerConfig: options.readerConfig ?? {},
+      warehouseRoot: storeRootUri(store),
+      listNamespaces,
+      createNamespace: createServedNamespace,
+      loadNamespace,
+      updateNamespaceProperties,
+      dropNamespace,
+      listTables: listServedTables,
+      loadTable: loadServedTable,
+      createTable: createServedTable,
+      commitTable,
+      dropTable: dropServedTable,
+      renameTable
+    })
+    return { catalog, served }
   })
+
+/** Builds the SQL catalog the writer commits through, creating its two tables when missing. */
+export const makeSqlCatalog = (
+  options: SqlCatalogOptions
+): Effect.Effect<typeof TableCatalog.Service, InfrastructureError, SqlClient.SqlClient> =>
+  Effect.map(makeSqlCatalogs(options), ({ catalog }) => catalog)
+
+/** The SQL catalog as the REST endpoint serves it. */
+export const sqlServedCatalogLayer = (
+  options: SqlCatalogOptions
+): Layer.Layer<ServedCatalog, InfrastructureError, SqlClient.SqlClient> =>
+  Layer.effect(ServedCatalog, Effect.map(makeSqlCatalogs(options), ({ served }) => served))
 
 export const sqlCatalogLayer = (options: SqlCatalogOptions): Layer.Layer<TableCatalog, InfrastructureError, SqlClient.SqlClient> =>
   Layer.effect(TableCatalog, makeSqlCatalog(options))

@@ -49,10 +49,10 @@ export interface TableMetadata {
   readonly "last-column-id": number
   readonly schemas: ReadonlyArray<IcebergSchema>
   readonly "current-schema-id": number
-  readonly "partition-specs": ReadonlyArray<{ readonly "spec-id": number; readonly fields: ReadonlyArray<unknown> }>
+  readonly "partition-specs": ReadonlyArray<IcebergPartitionSpec & { readonly "spec-id": number }>
   readonly "default-spec-id": number
   readonly "last-partition-id": number
-  readonly "sort-orders": ReadonlyArray<{ readonly "order-id": number; readonly fields: ReadonlyArray<unknown> }>
+  readonly "sort-orders": ReadonlyArray<IcebergSortOrder>
   readonly "default-sort-order-id": number
   readonly properties: { readonly [key: string]: string }
   readonly "current-snapshot-id"?: bigint
@@ -70,33 +70,80 @@ export interface LoadedTable {
   readonly metadata: TableMetadata
 }
 
-/** Changes of one commit, as in the Iceberg REST protocol (a subset). */
+export interface IcebergPartitionSpec {
+  /** Absent or -1 in an `add-spec` update: the catalog assigns the next id. */
+  readonly "spec-id"?: number
+  readonly fields: ReadonlyArray<{
+    readonly "source-id": number
+    readonly "field-id"?: number
+    readonly name: string
+    readonly transform: string
+  }>
+}
+
+export interface IcebergSortOrder {
+  /** -1 in an `add-sort-order` update: the catalog assigns the next id. */
+  readonly "order-id": number
+  readonly fields: ReadonlyArray<{
+    readonly "source-id": number
+    readonly transform: string
+    readonly direction: "asc" | "desc"
+    readonly "null-order": "nulls-first" | "nulls-last"
+  }>
+}
+
+/** Changes of one commit, as in the Iceberg REST protocol (`TableUpdate`). */
 export type TableUpdate =
-  | { readonly action: "add-schema"; readonly schema: IcebergSchema; readonly "last-column-id": number }
+  | { readonly action: "assign-uuid"; readonly uuid: string }
+  | { readonly action: "upgrade-format-version"; readonly "format-version": number }
+  /** The schema id is a proposal: an identical schema is reused, a taken id is replaced by the next free one. */
+  | { readonly action: "add-schema"; readonly schema: IcebergSchema; readonly "last-column-id"?: number | undefined }
   /** `schema-id: -1` means the schema added by this commit. */
   | { readonly action: "set-current-schema"; readonly "schema-id": number }
+  | { readonly action: "add-spec"; readonly spec: IcebergPartitionSpec }
+  /** `spec-id: -1` means the spec added by this commit. */
+  | { readonly action: "set-default-spec"; readonly "spec-id": number }
+  | { readonly action: "add-sort-order"; readonly "sort-order": IcebergSortOrder }
+  /** `sort-order-id: -1` means the order added by this commit. */
+  | { readonly action: "set-default-sort-order"; readonly "sort-order-id": number }
   | { readonly action: "add-snapshot"; readonly snapshot: IcebergSnapshot }
   | {
     readonly action: "set-snapshot-ref"
     readonly "ref-name": string
-    readonly type: "branch"
+    readonly type: "branch" | "tag"
     readonly "snapshot-id": bigint
+    readonly "max-ref-age-ms"?: bigint | number | undefined
+    readonly "max-snapshot-age-ms"?: bigint | number | undefined
+    readonly "min-snapshots-to-keep"?: number | undefined
   }
+  | { readonly action: "remove-snapshot-ref"; readonly "ref-name": string }
+  | { readonly action: "remove-snapshots"; readonly "snapshot-ids": ReadonlyArray<bigint> }
   | { readonly action: "set-properties"; readonly updates: { readonly [key: string]: string } }
+  | { readonly action: "remove-properties"; readonly removals: ReadonlyArray<string> }
+  | { readonly action: "set-location"; readonly location: string }
 
-/** Conditions the table must meet for a commit to apply (optimistic concurrency). */
+/** Conditions the table must meet for a commit to apply (optimistic concurrency; REST `TableRequirement`). */
 export type TableRequirement =
+  /** The table must not exist yet. */
+  | { readonly type: "assert-create" }
   | { readonly type: "assert-table-uuid"; readonly uuid: string }
   /** `snapshot-id: null`: the ref must not exist yet. */
   | { readonly type: "assert-ref-snapshot-id"; readonly ref: string; readonly "snapshot-id": bigint | null }
   | { readonly type: "assert-current-schema-id"; readonly "current-schema-id": number }
   | { readonly type: "assert-last-assigned-field-id"; readonly "last-assigned-field-id": number }
+  | { readonly type: "assert-last-assigned-partition-id"; readonly "last-assigned-partition-id": number }
+  | { readonly type: "assert-default-spec-id"; readonly "default-spec-id": number }
+  | { readonly type: "assert-default-sort-order-id"; readonly "default-sort-order-id": number }
 
 export interface CreateTableRequest {
   readonly schema: IcebergSchema
   /** Absolute URI; the catalog picks one when absent. */
   readonly location?: string | undefined
   readonly properties?: { readonly [key: string]: string } | undefined
+  /** Unpartitioned when absent. */
+  readonly partitionSpec?: IcebergPartitionSpec | undefined
+  /** Unsorted when absent. */
+  readonly sortOrder?: IcebergSortOrder | undefined
 }
 
 /** Another writer changed the table first: reload, rebuild, retry. */
