@@ -1,6 +1,6 @@
 import { makeObjectStore } from "@ingest/adapters/storage/index"
 import { parseIcebergJson } from "@ingest/adapters/iceberg/json"
-import type { LoadedTable } from "@ingest/domain/ports/table-catalog"
+import type { LoadedTable } from "@ingest/adapters/iceberg/table-catalog"
 import { Effect } from "effect"
 import { IcebergError, IcebergRestCatalog } from "iceberg-js"
 import * as path from "node:path"

@@ -1,6 +1,6 @@
 import { assert, describe, expect, it, layer } from "@effect/vitest"
 import type { CellValue, Column, ColumnBatch, TableIdent, WriteRequest } from "@ingest/domain"
-import { TableCatalog } from "@ingest/domain/ports/table-catalog"
+import { TableCatalog } from "../../packages/adapters/src/iceberg/table-catalog.ts"
 import * as A from "apache-arrow"
 import { Effect, Option, Stream } from "effect"
 import { readdirSync, readFileSync, statSync } from "node:fs"

@@ -1,4 +1,4 @@
-import type { IcebergSchema } from "@ingest/domain/ports/table-catalog"
+import type { IcebergSchema } from "./table-catalog.ts"
 import { readAvroContainer, writeAvroContainer } from "./avro.ts"
 import { stringifyIcebergJson } from "./json.ts"
 import type { ColumnMetrics } from "./stats.ts"

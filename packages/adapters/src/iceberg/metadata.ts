@@ -6,7 +6,7 @@ import type {
   TableMetadata,
   TableRequirement,
   TableUpdate
-} from "@ingest/domain/ports/table-catalog"
+} from "./table-catalog.ts"
 import { randomUUID } from "node:crypto"
 import { parseIcebergJson, stringifyIcebergJson } from "./json.ts"
 

@@ -1,5 +1,5 @@
 import type { Column, ColumnType, TableIdent } from "@ingest/domain"
-import type { IcebergField, IcebergSchema } from "@ingest/domain/ports/table-catalog"
+import type { IcebergField, IcebergSchema } from "./table-catalog.ts"
 
 /** The primitive Iceberg types this writer produces values for. */
 export type WritableType =

@@ -7,7 +7,7 @@ import type {
   TableAlreadyExists,
   TableRequirement,
   TableUpdate
-} from "@ingest/domain/ports/table-catalog"
+} from "./table-catalog.ts"
 import { Context, Effect, Layer, Schema } from "effect"
 
 // The catalog as the service serves it to engines over the Iceberg REST protocol: every

@@ -5,8 +5,8 @@ import {
   CommitStateUnknown,
   TableAlreadyExists,
   TableCatalog
-} from "@ingest/domain/ports/table-catalog"
-import type { LoadedTable, TableMetadata } from "@ingest/domain/ports/table-catalog"
+} from "./table-catalog.ts"
+import type { LoadedTable, TableMetadata } from "./table-catalog.ts"
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"

@@ -1,12 +1,12 @@
 import { InfrastructureError, Invalid, isIdentifier, isPackedColumn, TableWriter } from "@ingest/domain"
 import type { Column, ColumnBatch, ObjectStore, TableIdent, WriteRequest, WriteResult } from "@ingest/domain"
-import { TableAlreadyExists, TableCatalog } from "@ingest/domain/ports/table-catalog"
+import { TableAlreadyExists, TableCatalog } from "./table-catalog.ts"
 import type {
   IcebergSnapshot,
   LoadedTable,
   TableRequirement,
   TableUpdate
-} from "@ingest/domain/ports/table-catalog"
+} from "./table-catalog.ts"
 import * as A from "apache-arrow"
 import { Duration, Effect, Layer, Option, Stream } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"

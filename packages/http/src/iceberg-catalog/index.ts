@@ -11,7 +11,7 @@ import type {
   TableAlreadyExists,
   TableRequirement,
   TableUpdate
-} from "@ingest/domain/ports/table-catalog"
+} from "@ingest/adapters/iceberg/table-catalog"
 import type {
   InvalidCommit,
   NamespaceAlreadyExists,

@@ -1,11 +1,12 @@
 import type { Effect, Option } from "effect"
 import { Context, Schema } from "effect"
-import type { InfrastructureError } from "../errors.ts"
-import type { TableIdent } from "./table-writer.ts"
+import type { InfrastructureError, TableIdent } from "@ingest/domain"
 
-// Iceberg v2 table metadata, in its own JSON shape (kebab-case keys) so catalogs can persist and
-// exchange it without a translation layer. 63-bit values (snapshot ids, sequence numbers,
-// timestamps) are bigint: JSON numbers of that size do not survive a plain JSON.parse.
+// The table catalog the Iceberg writer commits through, and Iceberg v2 table metadata in its own
+// JSON shape (kebab-case keys) so catalogs can persist and exchange it without a translation layer.
+// Only the Iceberg adapters use it: the domain sees tables through the TableWriter port. 63-bit
+// values (snapshot ids, sequence numbers, timestamps) are bigint: JSON numbers of that size do not
+// survive a plain JSON.parse.
 
 export type IcebergPrimitiveType = string
 
