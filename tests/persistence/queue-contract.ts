@@ -2,7 +2,7 @@ import { assert, layer } from "@effect/vitest"
 import { JobHandlers, JobQueue } from "@ingest/domain"
 import type { Job } from "@ingest/domain"
 import { Deferred, Duration, Effect, Fiber, Layer, Option, Ref } from "effect"
-import { JobLeases, runWorker } from "../../packages/adapters/src/sql/job-worker.ts"
+import { JobLeases, runWorker } from "../../packages/adapters/src/jobs/index.ts"
 import { newTenant } from "./support.ts"
 
 const fast = { pollInterval: "20 millis", leaseDuration: "5 seconds" } as const

@@ -1,5 +1,5 @@
 import { assert, describe, it as plainIt, layer } from "@effect/vitest"
-import { JobLeases } from "@ingest/adapters/sql/job-worker"
+import { JobLeases } from "@ingest/adapters/jobs/leases"
 import {
   canAppend,
   FileId,

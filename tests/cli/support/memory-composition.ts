@@ -12,7 +12,7 @@ import {
 import { makeLocalEngine } from "@ingest/adapters/engine/index"
 import { formatReaderLayer } from "@ingest/adapters/formats/index"
 import { MemoryRepositories } from "@ingest/adapters/memory/index"
-import { runWorker } from "@ingest/adapters/sql/job-worker"
+import { runWorker } from "@ingest/adapters/jobs/worker"
 import { makeFsObjectStore } from "@ingest/adapters/storage/index"
 import type { AppServices, Composition } from "@ingest/cli"
 import { BackgroundWork } from "@ingest/cli"

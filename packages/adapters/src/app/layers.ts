@@ -9,28 +9,23 @@ import {
   FileStorage,
   FormatReader,
   type InfrastructureError,
-  JobHandlers,
   JobQueue,
   SourceService,
-  SyncRepo,
-  SyncService,
-  ConnectionRepo,
-  TableWriter
+  SyncService
 } from "@ingest/domain"
 import * as path from "node:path"
 import { AirbyteEngineLive, AirbyteTenantStateSql } from "../airbyte/index.ts"
 import type { AppConfig } from "../config.ts"
 import { storageUrlOf, warehouseUrlOf } from "../config.ts"
-import { ensureSyncStateTable, makeLocalEngine, makeSqlSyncStateStore } from "../engine/index.ts"
+import { makeLocalEngine } from "../engine/index.ts"
 import { formatReaderLayer } from "../formats/index.ts"
 import { icebergTableWriterLayer, ServedCatalog, sqlCatalogLayer, sqlServedCatalogLayer } from "../iceberg/index.ts"
+import { defaultWorkerOwner, JobHandlersLive, runWorker } from "../jobs/index.ts"
 import { makeSqlLive } from "../sql/client.ts"
 import { JobQueueSql } from "../sql/job-queue.ts"
-import { defaultWorkerOwner, runWorker } from "../sql/job-worker.ts"
 import { SqlRepositories } from "../sql/repositories.ts"
 import { secretCipherLayer } from "../sql/secrets.ts"
 import { makeObjectStore } from "../storage/index.ts"
-import { runLocalSyncJob } from "./sync-job.ts"
 
 // The one place where configuration becomes layers. Both drivers (HTTP server, CLI) build their
 // application from here, so they run the same adapters with the same settings.
@@ -108,27 +103,6 @@ export const makeAppLayer = (config: AppConfig) => {
   const services = Layer.mergeAll(SyncService.layer, FileImportService.layer).pipe(Layer.provideMerge(connections))
   return services.pipe(Layer.provideMerge(sqlLayer(config)))
 }
-
-/** Runs imports and local syncs claimed from the durable queue. */
-const JobHandlersLive = Layer.effect(
-  JobHandlers,
-  Effect.gen(function*() {
-    const files = yield* FileImportService
-    yield* ensureSyncStateTable.pipe(Effect.orDie)
-    const state = yield* makeSqlSyncStateStore
-    // What a local sync job needs, captured once so each job runs with the same services.
-    const context = yield* Effect.context<
-      SyncRepo | SyncService | SourceService | ConnectionRepo | TableWriter | FormatReader
-    >()
-    return JobHandlers.of({
-      run: (job) =>
-        (job.kind === "import" ? files.runImport(job) : runLocalSyncJob(job, state)).pipe(
-          Effect.provide(context),
-          Effect.catchCause((cause) => Effect.logError(`Job ${job.id} (${job.kind} ${job.refId}) failed`, cause))
-        )
-    })
-  })
-)
 
 const everyWhile = <A, E, R>(name: string, interval: Duration.Input, effect: Effect.Effect<A, E, R>) =>
   effect.pipe(

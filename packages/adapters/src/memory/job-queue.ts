@@ -1,7 +1,7 @@
 import { JobQueue } from "@ingest/domain"
 import type { Job, TenantId } from "@ingest/domain"
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Ref } from "effect"
-import { JobLeases, jobOf, type JobRecord, validateEnqueue } from "../sql/job-worker.ts"
+import { JobLeases, jobOf, type JobRecord, validateEnqueue } from "../jobs/leases.ts"
 
 // The in-memory twin of the PostgreSQL queue: the same claim rule (queued and due, or running
 // with an expired lease; oldest first), the same owner/attempt guards. Time comes from the

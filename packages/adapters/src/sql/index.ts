@@ -1,7 +1,6 @@
 export * from "./client.ts"
 export * from "./conflicts.ts"
 export * from "./job-queue.ts"
-export * from "./job-worker.ts"
 export * from "./migrations.ts"
 export * from "./repositories.ts"
 export * from "./secrets.ts"

@@ -2,7 +2,7 @@ import { JobQueue } from "@ingest/domain"
 import type { Job, JobKind, TenantId } from "@ingest/domain"
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { JobLeases, type JobRecord, type JobStatus, validateEnqueue } from "./job-worker.ts"
+import { JobLeases, type JobRecord, type JobStatus, validateEnqueue } from "../jobs/leases.ts"
 import { canonicalId, dateTimeOf, dateTimeOrNullOf, type Row, stringOrNullOf } from "./rows.ts"
 
 // The durable queue in the service database. Claims are one statement:

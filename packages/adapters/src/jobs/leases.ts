@@ -1,0 +1,61 @@
+import type { Job, JobKind, TenantId } from "@ingest/domain"
+import { Context, type DateTime, type Duration, Effect, type Option } from "effect"
+
+// The store side of background jobs: what a worker needs from a queue (PostgreSQL in
+// production, memory in tests). A claim makes a job `running` for one owner until `leaseUntil`;
+// every later change names that owner and attempt, so a worker that lost its lease cannot
+// overwrite the new owner's state.
+
+export type JobStatus = "queued" | "running" | "done" | "failed"
+
+/** Everything stored about a job (for operators and tests). */
+export interface JobRecord {
+  readonly id: string
+  readonly kind: JobKind
+  readonly tenantId: TenantId
+  readonly refId: string
+  readonly status: JobStatus
+  readonly attempt: number
+  readonly leaseOwner: string | null
+  readonly leaseUntil: DateTime.Utc | null
+  readonly runAfter: DateTime.Utc
+  readonly lastError: string | null
+  readonly createdAt: DateTime.Utc
+  readonly updatedAt: DateTime.Utc
+}
+
+/**
+ * The storage side of the queue. Every state change after a claim names the owner and the
+ * attempt it claimed, so a worker that lost its lease cannot overwrite the new owner's state.
+ */
+export class JobLeases extends Context.Service<JobLeases, {
+  /** Claims up to `limit` runnable jobs (queued and due, or running with an expired lease), oldest first. */
+  claim(owner: string, limit: number, lease: Duration.Duration): Effect.Effect<ReadonlyArray<Job>>
+  /** Extends the lease; false when the job is no longer this owner's (lease expired and re-claimed). */
+  renew(job: Job, owner: string, lease: Duration.Duration): Effect.Effect<boolean>
+  complete(job: Job, owner: string): Effect.Effect<boolean>
+  fail(job: Job, owner: string, error: string): Effect.Effect<boolean>
+  /** Gives an unfinished job back (queued, runnable now) so that another worker can take it. */
+  release(job: Job, owner: string): Effect.Effect<boolean>
+  get(id: string): Effect.Effect<Option.Option<JobRecord>>
+}>()("ingest/JobLeases") {}
+
+const jobKinds: ReadonlyArray<JobKind> = ["import", "sync"]
+const maxRefIdLength = 200
+
+/** Rejects what no handler could run (a programming error, hence a defect). */
+export const validateEnqueue = (kind: JobKind, refId: string): Effect.Effect<void> =>
+  !jobKinds.includes(kind)
+    ? Effect.die(new Error(`unknown job kind ${String(kind)}`))
+    : refId.length === 0 || refId.length > maxRefIdLength
+    ? Effect.die(new Error(`job refId must be 1..${maxRefIdLength} characters`))
+    : Effect.void
+
+/** A record as returned to callers; `attempt` counts claims. */
+export const jobOf = (record: Pick<JobRecord, "id" | "kind" | "tenantId" | "refId" | "attempt">): Job => ({
+  id: record.id,
+  kind: record.kind,
+  tenantId: record.tenantId,
+  refId: record.refId,
+  attempt: record.attempt
+})
