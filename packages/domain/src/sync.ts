@@ -1,10 +1,15 @@
 import { Schema } from "effect"
+import { Conflict } from "./errors.ts"
 import { ConnectionId, SyncId, TenantId } from "./ids.ts"
 
 export const SyncStatus = Schema.Literals(["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"])
 export type SyncStatus = typeof SyncStatus.Type
 
 export const isActiveSync = (status: SyncStatus): boolean => status === "PENDING" || status === "RUNNING"
+
+/** What every SyncRepo answers when a connection already has a PENDING/RUNNING sync. */
+export const activeSyncConflict = (connectionId: string) =>
+  new Conflict({ reason: `A sync is already running for connection ${connectionId}` })
 
 export const Sync = Schema.Struct({
   id: SyncId,

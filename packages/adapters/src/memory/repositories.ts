@@ -1,8 +1,16 @@
-import { ConnectionRepo, FileImportRepo, SourceRepo, SyncRepo, isActiveSync } from "@ingest/domain"
+import {
+  activeSyncConflict,
+  ConnectionRepo,
+  FileImportRepo,
+  isActiveSync,
+  makePage,
+  normalizePageRequest,
+  SourceRepo,
+  SyncRepo,
+  syncComparator
+} from "@ingest/domain"
 import type { Connection, FileImport, Source, Sync } from "@ingest/domain"
 import { DateTime, Effect, Layer, Option, Ref } from "effect"
-import { activeSyncConflict } from "../sql/conflicts.ts"
-import { makePage, normalizePageRequest, syncComparator } from "../sql/paging.ts"
 
 // In-memory twins of the SQL repositories, for use-case tests and quick local runs. They follow
 // the same contract (tests/persistence runs one suite against both): ids are kept in canonical

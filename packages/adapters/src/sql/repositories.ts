@@ -1,8 +1,11 @@
 import {
+  activeSyncConflict,
   Connection,
   ConnectionRepo,
   FileImport,
   FileImportRepo,
+  makePage,
+  normalizePageRequest,
   Source,
   SourceRepo,
   Sync,
@@ -10,8 +13,8 @@ import {
 } from "@ingest/domain"
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { activeSyncConflict, activeSyncIndex } from "./conflicts.ts"
-import { makePage, normalizePageRequest, syncOrderBy } from "./paging.ts"
+import { activeSyncIndex } from "./conflicts.ts"
+import { syncOrderBy } from "./paging.ts"
 import {
   canonicalId,
   dateTimeOf,
