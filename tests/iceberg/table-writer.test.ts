@@ -9,7 +9,7 @@ import { makeColumnPacker } from "../../packages/adapters/src/formats/packed.ts"
 import { parseIcebergJson } from "../../packages/adapters/src/iceberg/json.ts"
 import { keyOfUri } from "../../packages/adapters/src/iceberg/locations.ts"
 import { currentSchema, currentSnapshot } from "../../packages/adapters/src/iceberg/metadata.ts"
-import { commitIdKey } from "../../packages/adapters/src/iceberg/table-writer.ts"
+import { commitIdKey } from "../../packages/adapters/src/iceberg/snapshot-production.ts"
 import {
   countRows,
   hasSharedContracts,

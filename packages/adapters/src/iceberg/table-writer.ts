@@ -1,38 +1,39 @@
 import { InfrastructureError, Invalid, isIdentifier, isPackedColumn, TableWriter } from "@ingest/domain"
 import type { Column, ColumnBatch, ObjectStore, TableIdent, WriteRequest, WriteResult } from "@ingest/domain"
-import { TableAlreadyExists, TableCatalog } from "./table-catalog.ts"
-import type {
-  IcebergSnapshot,
-  LoadedTable,
-  TableRequirement,
-  TableUpdate
-} from "./table-catalog.ts"
 import * as A from "apache-arrow"
 import { Duration, Effect, Layer, Option, Stream } from "effect"
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import type { Segment } from "./arrow-batch.ts"
 import { arrowSchemaOf, arrowTypeOf, buildRecordBatch, CellError } from "./arrow-batch.ts"
 import { stringifyIcebergJson } from "./json.ts"
-import { keyOfUri } from "./locations.ts"
-import type { DataFile, ManifestFileEntry } from "./manifest.ts"
-import { decodeManifestList, encodeManifest, encodeManifestList } from "./manifest.ts"
-import { currentSchema, currentSnapshot, currentSnapshotId } from "./metadata.ts"
+import { currentSchema, currentSnapshotId } from "./metadata.ts"
 import type { DataFileWriter } from "./parquet-files.ts"
 import { prewarmParquetEncoder } from "./parquet-encoder-pool.ts"
 import { inlineParquetEncoder } from "./parquet-encoder.ts"
 import { defaultTargetFileBytes, makeDataFileWriter } from "./parquet-files.ts"
 import type { FieldPlan } from "./schema.ts"
-import { columnOfField, initialSchema, resolveSchema, tableName, writableTypeOfField } from "./schema.ts"
+import { columnOfField, initialSchema, tableName } from "./schema.ts"
+import { settleSchema } from "./schema-evolution.ts"
+import { commitSnapshot } from "./snapshot-commit.ts"
+import { findCommit } from "./snapshot-production.ts"
+import type { IcebergSnapshot, TableAlreadyExists } from "./table-catalog.ts"
+import { TableCatalog } from "./table-catalog.ts"
+import type { TableStorage } from "./table-files.ts"
+import { warehouseTableStorage } from "./table-files.ts"
 
 // The TableWriter port over Iceberg: Parquet data files + one manifest per write, then a snapshot
-// committed through the catalog with optimistic concurrency (reload and rebuild the manifest list
-// on conflict). A write is idempotent per commit id: the id is recorded in the snapshot summary
+// committed through the catalog with optimistic concurrency. A write runs in three parts shared by
+// every catalog: schema evolution (schema-evolution.ts), snapshot production (pure:
+// snapshot-production.ts) and the commit through the catalog's own commit (snapshot-commit.ts).
+// A write is idempotent per commit id: the id is recorded in the snapshot summary
 // (`ingest.commit-id`) and a write whose id is already in the table commits nothing.
 
 export interface IcebergTableWriterOptions {
   readonly catalog: typeof TableCatalog.Service
   /** The warehouse: where table files live (new tables at `<warehouse>/<namespace>/<table>`). */
-  readonly warehouse: ObjectStore
+  readonly warehouse?: ObjectStore | undefined
+  /** How to reach a table's files; by default under its location inside `warehouse`. */
+  readonly storage?: TableStorage | undefined
   readonly targetFileBytes?: number | undefined
   /** Rows per Arrow batch handed to the Parquet writer. */
   readonly batchRows?: number | undefined
@@ -47,7 +48,6 @@ export interface IcebergTableWriterOptions {
   readonly tableProperties?: Readonly<Record<string, string>> | undefined
 }
 
-export const commitIdKey = "ingest.commit-id"
 export const defaultBatchRows = 64 * 1024
 export const defaultMaxCommitAttempts = 10
 
@@ -61,16 +61,6 @@ export interface IcebergTableWriter {
   writeArrow<E>(request: ArrowWriteRequest<E>): Effect.Effect<WriteResult, E | Invalid | InfrastructureError>
   describe(table: TableIdent): Effect.Effect<Option.Option<ReadonlyArray<Column>>, InfrastructureError>
 }
-
-const newSnapshotId = (taken: ReadonlyArray<IcebergSnapshot>): bigint => {
-  for (;;) {
-    const id = randomBytes(8).readBigUInt64BE() & 0x7fffffffffffffffn
-    if (id !== 0n && !taken.some((s) => s["snapshot-id"] === id)) return id
-  }
-}
-
-const findCommit = (table: LoadedTable, commitId: string): IcebergSnapshot | undefined =>
-  table.metadata.snapshots.find((s) => s.summary[commitIdKey] === commitId)
 
 const alreadyCommitted = (snapshot: IcebergSnapshot): WriteResult => ({
   recordsWritten: Number(snapshot.summary["added-records"] ?? 0),
@@ -103,25 +93,10 @@ const validateRequest = (request: Omit<WriteRequest<unknown>, "batches">): Effec
   return Effect.void
 }
 
-/** Sum of the parent's live data files and rows, from its manifest list. */
-const totalsOf = (manifests: ReadonlyArray<ManifestFileEntry>) => {
-  let files = 0
-  let records = 0n
-  for (const m of manifests) {
-    if (m.content !== 0) continue
-    files += m.added_files_count + m.existing_files_count
-    records += m.added_rows_count + m.existing_rows_count
-  }
-  return { files, records }
-}
-
-const summaryNumber = (summary: IcebergSnapshot["summary"] | undefined, key: string): bigint | undefined => {
-  const value = summary?.[key]
-  return value !== undefined && /^\d+$/.test(value) ? BigInt(value) : undefined
-}
-
 export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): IcebergTableWriter => {
-  const { catalog, warehouse } = options
+  const { catalog } = options
+  const storage = options.storage ?? (options.warehouse === undefined ? undefined : warehouseTableStorage(options.warehouse))
+  if (storage === undefined) throw new Error("an Iceberg table writer needs a warehouse or a table storage")
   const batchRows = Math.max(1, options.batchRows ?? defaultBatchRows)
   const maxAttempts = Math.max(1, options.maxCommitAttempts ?? defaultMaxCommitAttempts)
   const encodeOnThreads = options.parquetEncoding !== "inline"
@@ -146,233 +121,7 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
 
   const backoff = (attempt: number) =>
     Effect.sleep(Duration.millis(Math.round(Math.random() * Math.min(2000, 50 * 2 ** attempt))))
-
-  /** Matches the columns to the table schema, committing added columns first (metadata only). */
-  const prepareSchema = (start: LoadedTable, columns: ReadonlyArray<Column>) =>
-    Effect.gen(function*() {
-      let table = start
-      for (let attempt = 0; ; attempt++) {
-        const metadata = table.metadata
-        const resolution = resolveSchema(
-          table.ident,
-          currentSchema(metadata),
-          metadata["last-column-id"],
-          metadata.schemas.map((s) => s["schema-id"]),
-          columns
-        )
-        if (resolution._tag === "Invalid") {
-          return yield* new Invalid({ field: resolution.field, reason: resolution.reason })
-        }
-        if (!resolution.evolved) return { table, schema: resolution.schema, plan: resolution.plan }
-        const requirements: Array<TableRequirement> = [
-          { type: "assert-table-uuid", uuid: metadata["table-uuid"] },
-          { type: "assert-current-schema-id", "current-schema-id": metadata["current-schema-id"] },
-          { type: "assert-last-assigned-field-id", "last-assigned-field-id": metadata["last-column-id"] }
-        ]
-        const updates: Array<TableUpdate> = [
-          { action: "add-schema", schema: resolution.schema, "last-column-id": resolution.lastColumnId },
-          { action: "set-current-schema", "schema-id": -1 }
-        ]
-        const committed = yield* catalog.commit(table.ident, requirements, updates).pipe(
-          Effect.map(Option.some),
-          Effect.catchTags({
-            CommitConflict: () => Effect.succeed(Option.none<LoadedTable>()),
-            CommitStateUnknown: () => Effect.succeed(Option.none<LoadedTable>())
-          })
-        )
-        if (Option.isSome(committed)) {
-          const schema = currentSchema(committed.value.metadata)
-          return { table: committed.value, schema, plan: resolution.plan }
-        }
-        if (attempt + 1 >= maxAttempts) {
-          return yield* new InfrastructureError({
-            reason: `could not add columns to ${tableName(table.ident)}: too many concurrent changes`
-          })
-        }
-        yield* backoff(attempt)
-        table = yield* mustLoad(table.ident)
-      }
-    })
-
-  /** The write's fields must still mean the same in the table we commit to. */
-  const checkStillCompatible = (table: LoadedTable, tableUuid: string, plan: ReadonlyArray<FieldPlan>) => {
-    if (table.metadata["table-uuid"] !== tableUuid) {
-      return Effect.fail(
-        new InfrastructureError({ reason: `table ${tableName(table.ident)} was replaced during the write` })
-      )
-    }
-    const fields = new Map(currentSchema(table.metadata).fields.map((f) => [f.id, f]))
-    for (const p of plan) {
-      const field = fields.get(p.field.id)
-      const type = field === undefined ? undefined : writableTypeOfField(field)
-      if (type === undefined || type.kind !== p.type.kind) {
-        return Effect.fail(
-          new InfrastructureError({
-            reason: `column "${p.field.name}" of ${tableName(table.ident)} changed during the write`
-          })
-        )
-      }
-    }
-    return Effect.void
-  }
-
-  const tableKey = (table: LoadedTable) => {
-    const key = keyOfUri(warehouse, table.metadata.location)
-    return key === undefined
-      ? Effect.fail(
-        new InfrastructureError({
-          reason: `table ${tableName(table.ident)} is located at ${table.metadata.location}, outside the warehouse`
-        })
-      )
-      : Effect.succeed(key.replace(/\/+$/, ""))
-  }
-
-  const readManifestList = (location: string) =>
-    Effect.gen(function*() {
-      const key = keyOfUri(warehouse, location)
-      if (key === undefined) {
-        return yield* new InfrastructureError({ reason: `manifest list ${location} is outside the warehouse` })
-      }
-      const bytes = yield* warehouse.getBytes(key)
-      return yield* Effect.try({
-        try: () => decodeManifestList(bytes),
-        catch: (error) => new InfrastructureError({ reason: `unreadable manifest list ${location}: ${String(error)}` })
-      })
-    })
-
-  /**
-   * Commits the written files as a new snapshot, retrying on conflicts with a manifest list
-   * rebuilt on the newest table state. Returns the committed snapshot (or the one already there).
-   */
-  const commitSnapshot = (
-    start: LoadedTable,
-    request: Omit<WriteRequest<unknown>, "batches">,
-    plan: ReadonlyArray<FieldPlan>,
-    schemaId: number,
-    files: ReadonlyArray<DataFile>
-  ) =>
-    Effect.gen(function*() {
-      const tableUuid = start.metadata["table-uuid"]
-      const baseKey = yield* tableKey(start)
-      const location = start.metadata.location
-      const commitUuid = randomUUID()
-      const snapshotId = newSnapshotId(start.metadata.snapshots)
-      const addedRecords = files.reduce((n, f) => n + f.recordCount, 0)
-      const addedBytes = files.reduce((n, f) => n + f.fileSizeInBytes, 0)
-
-      let manifest: { path: string; length: number } | undefined
-      if (files.length > 0) {
-        const name = `metadata/${commitUuid}-m0.avro`
-        const bytes = encodeManifest({
-          schema: start.metadata.schemas.find((s) => s["schema-id"] === schemaId) ?? currentSchema(start.metadata),
-          snapshotId,
-          files
-        })
-        yield* warehouse.putBytes(`${baseKey}/${name}`, bytes)
-        manifest = { path: `${location}/${name}`, length: bytes.length }
-      }
-
-      let table = start
-      for (let attempt = 0; ; attempt++) {
-        const done = findCommit(table, request.commitId)
-        if (done !== undefined) return { snapshot: done, alreadyCommitted: true }
-        yield* checkStillCompatible(table, tableUuid, plan)
-        const metadata = table.metadata
-        const parent = currentSnapshot(metadata)
-        const parentId = currentSnapshotId(metadata)
-        const sequenceNumber = metadata["last-sequence-number"] + 1n
-        const parentManifests = parent === undefined ? [] : yield* readManifestList(parent["manifest-list"])
-        const parentTotals = totalsOf(parentManifests)
-        const parentSize = summaryNumber(parent?.summary, "total-files-size")
-        const kept = request.mode === "append" ? parentManifests : []
-        const ours: Array<ManifestFileEntry> = manifest === undefined ? [] : [{
-          manifest_path: manifest.path,
-          manifest_length: BigInt(manifest.length),
-          partition_spec_id: 0,
-          content: 0,
-          sequence_number: sequenceNumber,
-          min_sequence_number: sequenceNumber,
-          added_snapshot_id: snapshotId,
-          added_files_count: files.length,
-          existing_files_count: 0,
-          deleted_files_count: 0,
-          added_rows_count: BigInt(addedRecords),
-          existing_rows_count: 0n,
-          deleted_rows_count: 0n,
-          partitions: [],
-          key_metadata: null
-        }]
-        const listName = `metadata/snap-${snapshotId}-${attempt + 1}-${commitUuid}.avro`
-        yield* warehouse.putBytes(
-          `${baseKey}/${listName}`,
-          encodeManifestList({ snapshotId, parentSnapshotId: parentId, sequenceNumber, manifests: [...ours, ...kept] })
-        )
-
-        const summary: Record<string, string> = {
-          operation: request.mode,
-          "added-data-files": String(files.length),
-          "added-records": String(addedRecords),
-          "added-files-size": String(addedBytes)
-        }
-        if (request.mode === "overwrite" && parent !== undefined) {
-          summary["deleted-data-files"] = String(parentTotals.files)
-          summary["deleted-records"] = String(parentTotals.records)
-          if (parentSize !== undefined) summary["removed-files-size"] = String(parentSize)
-        }
-        const keptFiles = request.mode === "append" ? parentTotals.files : 0
-        const keptRecords = request.mode === "append" ? parentTotals.records : 0n
-        summary["total-data-files"] = String(keptFiles + files.length)
-        summary["total-records"] = String(keptRecords + BigInt(addedRecords))
-        if (request.mode === "overwrite" || parent === undefined) {
-          summary["total-files-size"] = String(addedBytes)
-        } else if (parentSize !== undefined) {
-          summary["total-files-size"] = String(parentSize + BigInt(addedBytes))
-        }
-        summary["total-delete-files"] = "0"
-        summary["total-position-deletes"] = "0"
-        summary["total-equality-deletes"] = "0"
-        summary["manifests-created"] = String(ours.length)
-        summary["manifests-kept"] = String(kept.length)
-        summary[commitIdKey] = request.commitId
-
-        const snapshot: IcebergSnapshot = {
-          "snapshot-id": snapshotId,
-          ...(parentId === undefined ? {} : { "parent-snapshot-id": parentId }),
-          "sequence-number": sequenceNumber,
-          "timestamp-ms": BigInt(Math.max(Date.now(), Number(metadata["last-updated-ms"]))),
-          "manifest-list": `${location}/${listName}`,
-          summary: summary as IcebergSnapshot["summary"],
-          "schema-id": schemaId
-        }
-        const requirements: Array<TableRequirement> = [
-          { type: "assert-table-uuid", uuid: tableUuid },
-          { type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": parentId ?? null }
-        ]
-        const updates: Array<TableUpdate> = [
-          { action: "add-snapshot", snapshot },
-          { action: "set-snapshot-ref", "ref-name": "main", type: "branch", "snapshot-id": snapshotId }
-        ]
-        const outcome = yield* catalog.commit(table.ident, requirements, updates).pipe(
-          Effect.map((committed) => ({ _tag: "Committed" as const, committed })),
-          Effect.catchTags({
-            CommitConflict: () => Effect.succeed({ _tag: "Retry" as const }),
-            CommitStateUnknown: () => Effect.succeed({ _tag: "Unknown" as const })
-          })
-        )
-        if (outcome._tag === "Committed") return { snapshot, alreadyCommitted: false }
-        table = yield* mustLoad(table.ident)
-        if (outcome._tag === "Unknown" && table.metadata.snapshots.some((s) => s["snapshot-id"] === snapshotId)) {
-          return { snapshot, alreadyCommitted: false }
-        }
-        if (attempt + 1 >= maxAttempts) {
-          return yield* new InfrastructureError({
-            reason: `could not commit to ${tableName(table.ident)} after ${maxAttempts} attempts: too many concurrent writers`
-          })
-        }
-        yield* backoff(attempt)
-        table = yield* mustLoad(table.ident)
-      }
-    })
+  const parts = { catalog, maxAttempts, backoff, load: mustLoad }
 
   /**
    * The shared write path. `feed` pushes the caller's data as Arrow batches into the data file
@@ -392,14 +141,14 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
       const loaded = yield* ensureTable(request.table, request.columns)
       const earlier = findCommit(loaded, request.commitId)
       if (earlier !== undefined) return alreadyCommitted(earlier)
-      const { table, schema, plan } = yield* prepareSchema(loaded, request.columns)
-      const baseKey = yield* tableKey(table)
+      const { table, schema, plan } = yield* settleSchema(parts, loaded, request.columns)
+      const tableFiles = yield* storage(table)
       const arrowSchema = arrowSchemaOf(plan)
       const files = yield* Effect.scoped(Effect.gen(function*() {
         const writer = yield* makeDataFileWriter({
-          store: warehouse,
-          dataKeyPrefix: `${baseKey}/data/`,
-          dataUriPrefix: `${table.metadata.location}/data/`,
+          store: tableFiles.store,
+          dataKeyPrefix: tableFiles.dataKeyPrefix,
+          dataUriPrefix: tableFiles.dataUriPrefix,
           writeId: randomUUID(),
           fields: plan.map((p) => ({ name: p.field.name, id: p.field.id, type: p.type, nullable: !p.field.required })),
           icebergSchemaJson: stringifyIcebergJson(schema),
@@ -422,7 +171,14 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
         }
       }
       const fresh = yield* mustLoad(table.ident)
-      const outcome = yield* commitSnapshot(fresh, request, plan, schema["schema-id"], files)
+      const outcome = yield* commitSnapshot(parts, fresh, {
+        mode: request.mode,
+        commitId: request.commitId,
+        plan,
+        schemaId: schema["schema-id"],
+        files,
+        tableFiles
+      })
       if (outcome.alreadyCommitted) return alreadyCommitted(outcome.snapshot)
       return {
         recordsWritten: records,
