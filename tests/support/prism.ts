@@ -40,9 +40,25 @@ const freePort = () =>
  * it is listening. Prism validates every request against the file and answers an invalid one
  * with 400/422 and an `sl-violations` header.
  */
-export const startPrism = async (specFile: string, options: PrismOptions = {}): Promise<PrismServer> => {
+export const startPrism = (specFile: string, options: PrismOptions = {}): Promise<PrismServer> =>
+  runPrism(["mock", ...(options.dynamic === false ? [] : ["-d"])], [specFile], options)
+
+/**
+ * Starts `prism proxy --errors` in front of `upstream`: every request and response is validated
+ * against the OpenAPI file, and a violation in either direction answers an error (request: 422,
+ * response: 500) with an `sl-violations` header instead of passing through. Prism re-serialises
+ * JSON bodies, so integers beyond 2^53 arrive rounded: check exact ids against the upstream.
+ */
+export const startPrismProxy = (specFile: string, upstream: string, options: PrismOptions = {}): Promise<PrismServer> =>
+  runPrism(["proxy", "--errors"], [specFile, upstream], options)
+
+const runPrism = async (
+  command: ReadonlyArray<string>,
+  positional: ReadonlyArray<string>,
+  options: PrismOptions
+): Promise<PrismServer> => {
   const port = await freePort()
-  const args = [prismCli, "mock", ...(options.dynamic === false ? [] : ["-d"]), "-h", "127.0.0.1", "-p", String(port), specFile]
+  const args = [prismCli, ...command, "-h", "127.0.0.1", "-p", String(port), ...positional]
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))

@@ -33,6 +33,8 @@ const ErrorShape = HttpRouter.middleware((httpEffect) =>
     const request = yield* HttpServerRequest.HttpServerRequest
     const response = yield* httpEffect
     const contentType = response.headers["content-type"]
+    // A HEAD answer has no body: its status says it all.
+    if (request.method === "HEAD") return response
     if (response.status >= 400 && (contentType === undefined || contentType.startsWith("text/plain"))) {
       const message = response.status === 415
         ? "Unsupported content type"

@@ -26,6 +26,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Principal } from "../api.ts"
 import { MANAGE_PERMISSION, READ_PERMISSION, TokenVerifier } from "../auth.ts"
 import { IcebergError, icebergErrorResponse } from "./errors.ts"
+import { catalogBasePath } from "./paths.ts"
 import {
   CommitTableBody,
   CreateNamespaceBody,
@@ -47,7 +48,6 @@ import {
   tenantMessage
 } from "./tenancy.ts"
 
-export const catalogBasePath = "/api/v1/iceberg"
 
 /** Bodies above this are refused (a commit carries metadata updates, not data). */
 const maxBodyBytes = 8 * 1024 * 1024
@@ -157,6 +157,21 @@ const checkLocation = (call: Call, what: string, location: string) => {
   }
 }
 
+/**
+ * Engines may ask for vended credentials (DuckDB does by default). A local warehouse needs none:
+ * its files are read by path. This catalog vends none for S3, so there the request is refused
+ * rather than answered with a config that looks complete and fails on the first read.
+ */
+const checkDelegation = (call: Call) => {
+  const asked = call.request.headers["x-iceberg-access-delegation"]?.trim()
+  if (asked !== undefined && asked !== "" && !call.catalog.warehouseRoot.startsWith("file:")) {
+    throw bad(
+      `This catalog does not vend storage credentials (X-Iceberg-Access-Delegation: ${asked.slice(0, 100)}): ` +
+        "read the warehouse with the engine's own credentials and send no access delegation (DuckDB: ACCESS_DELEGATION_MODE 'none')"
+    )
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // handlers
 
@@ -248,6 +263,7 @@ const listTables: Handler = (call) =>
 
 const createTable: Handler = (call) =>
   Effect.gen(function*() {
+    checkDelegation(call)
     const request = yield* body(call, CreateTableBody)
     if (request["stage-create"] === true) {
       return yield* Effect.fail(bad("Staged table creation (stage-create) is not supported by this catalog"))
@@ -267,6 +283,7 @@ const createTable: Handler = (call) =>
 
 const loadTable: Handler = (call) =>
   Effect.gen(function*() {
+    checkDelegation(call)
     const loaded = yield* call.catalog.loadTable(tableOf(call))
     return call.request.method === "HEAD" ? noContent : json(loadResult(call, loaded))
   })
@@ -340,6 +357,8 @@ const renameTable: Handler = (call) =>
 
 // ---------------------------------------------------------------------------------------------
 // auth, errors, routes
+
+const pathOf = (url: string) => new URL(url, "http://localhost").pathname
 
 const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
   const header = request.headers["authorization"]
@@ -429,7 +448,16 @@ const serve = (
       )
     })
     return yield* run.pipe(
-      Effect.catch((error: CatalogFailure) => Effect.succeed(failureResponse(tenant, error))),
+      Effect.tapError((error: CatalogFailure) =>
+        error instanceof IcebergError || error._tag !== "InfrastructureError"
+          ? Effect.void
+          : Effect.logWarning(`Iceberg catalog ${request.method} ${pathOf(request.url)}: ${error.reason}`)
+      ),
+      Effect.catch((error: CatalogFailure) => {
+        const response = failureResponse(tenant, error)
+        // A HEAD answer has no body: its status says it all (and a length without bytes breaks clients).
+        return Effect.succeed(request.method === "HEAD" ? HttpServerResponse.empty({ status: response.status }) : response)
+      }),
       Effect.catchDefect((defect) =>
         Effect.logError("Iceberg catalog request failed", defect).pipe(
           Effect.as(icebergErrorResponse(500, "InternalServerError", "Internal server error"))
@@ -460,7 +488,7 @@ export const IcebergCatalogRoutes = Layer.unwrap(
         Effect.succeed(icebergErrorResponse(
           404,
           "NoSuchEndpointException",
-          `This catalog does not serve ${request.method} ${new URL(request.url, "http://localhost").pathname}`
+          `This catalog does not serve ${request.method} ${pathOf(request.url)}`
         )))
     )
   })
