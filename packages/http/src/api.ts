@@ -1,5 +1,6 @@
 import { Context, Schema } from "effect"
 import { Multipart } from "effect/http"
+import { withIcebergCatalogPaths } from "./iceberg-catalog/openapi.ts"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "effect/http-api"
 import {
   ColumnType,
@@ -370,5 +371,6 @@ export class Api extends HttpApi.make("ingestion-service")
   .annotateMerge(OpenApi.annotations({
     title: "Ingestion Service API",
     version: "1.0.0",
-    description: "Bring data from connectors and files into Apache Iceberg tables. Bearer JWT + X-Tenant-Id."
+    description: "Bring data from connectors and files into Apache Iceberg tables. Bearer JWT + X-Tenant-Id.",
+    transform: withIcebergCatalogPaths
   })) {}
