@@ -3,11 +3,13 @@ import { parseIcebergJson } from "@ingest/adapters/iceberg/json"
 import type { LoadedTable } from "@ingest/adapters/iceberg/table-catalog"
 import { Effect } from "effect"
 import { IcebergError, IcebergRestCatalog } from "iceberg-js"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readTable } from "../iceberg/support.ts"
 import { eventually } from "../support/lake.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { startS3rver } from "../support/s3rver.ts"
 import type { RunningService } from "../support/server.ts"
 import { api, ISSUER, MANAGE, READ, startService } from "../support/server.ts"
 
@@ -363,10 +365,89 @@ describe("engines create and change tables", () => {
     const notEmpty = await raw("DELETE", `/v1/${tenant}/namespaces/paged`, token)
     expect(notEmpty.status).toBe(409)
     expect(notEmpty.json.error.type).toBe("NamespaceNotEmptyException")
-    for (const name of ["t2", "t3", "t4", "t5"]) await catalog.dropTable({ namespace: ["paged"], name }, { purge: true })
+    // Without purge the files stay (another engine may still read them); with purge they go.
+    const locationOf = async (name: string) =>
+      new URL((await catalog.loadTableResult({ namespace: ["paged"], name }))!.metadata.location!).pathname
+    const kept = await locationOf("t2")
+    await catalog.dropTable({ namespace: ["paged"], name: "t2" }, { purge: false })
+    expect(fs.readdirSync(path.join(kept, "metadata")).length).toBeGreaterThan(0)
+    const purged = await locationOf("t3")
+    expect(fs.existsSync(path.join(purged, "metadata"))).toBe(true)
+    await catalog.dropTable({ namespace: ["paged"], name: "t3" }, { purge: true })
+    expect(fs.existsSync(purged) ? fs.readdirSync(purged, { recursive: true }).filter((f) => !fs.statSync(path.join(purged, String(f))).isDirectory()) : []).toEqual([])
+    for (const name of ["t4", "t5"]) await catalog.dropTable({ namespace: ["paged"], name }, { purge: true })
     await catalog.dropNamespace({ namespace: ["paged"] })
     expect(await catalog.namespaceExists({ namespace: ["paged"] })).toBe(false)
     const props = await catalog.updateNamespaceProperties({ namespace: ["sales"] }, { removals: ["owner", "absent"], updates: { team: "b" } })
     expect(props).toMatchObject({ updated: ["team"], removed: ["owner"], missing: ["absent"] })
+  })
+})
+
+describe("documentation", () => {
+  it("the service's OpenAPI document and docs list the catalog routes, with IcebergErrorResponse", async () => {
+    const spec = await (await fetch(`${service.baseUrl}/api/v1/openapi.json`)).json() as any
+    const table = spec.paths["/api/v1/iceberg/v1/{prefix}/namespaces/{namespace}/tables/{table}"]
+    expect(Object.keys(table).sort()).toEqual(["delete", "get", "head", "post"])
+    expect(table.post.operationId).toBe("updateTable")
+    expect(table.post.responses["409"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/IcebergErrorResponse" })
+    expect(spec.paths["/api/v1/iceberg/v1/config"].get.operationId).toBe("getConfig")
+    expect(spec.components.schemas.IcebergErrorResponse.required).toEqual(["error"])
+    expect(spec.tags.map((t: any) => t.name)).toContain("Iceberg REST catalog")
+    // The rest of the API is still there.
+    expect(spec.paths["/api/v1/sources"].get).toBeDefined()
+    const docs = await fetch(`${service.baseUrl}/api/v1/docs`)
+    expect(docs.status).toBe(200)
+    expect(await docs.text()).toContain("Iceberg REST catalog")
+  })
+})
+
+describe("storage for engines", () => {
+  it("a local warehouse ignores a request for vended credentials: its files are read by path", async () => {
+    const res = await fetch(`${service.baseUrl}${base}/v1/${tenant}/namespaces/raw_data/tables/orders`, {
+      headers: { authorization: `Bearer ${token}`, "x-iceberg-access-delegation": "vended-credentials" }
+    })
+    expect(res.status).toBe(200)
+  })
+
+  it("an S3 warehouse: loadTable says where the files are (endpoint, region, path style), never a secret", async () => {
+    const s3 = await startS3rver("lake")
+    const saved = { ...process.env }
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      AWS_SESSION_TOKEN: "session-token-never-shown",
+      AWS_REGION: "eu-west-1",
+      AWS_ENDPOINT_URL_S3: s3.endpoint
+    })
+    const db = createTestDatabase()
+    const onS3 = await startService({ DATABASE_URL: db.url, INGEST_WAREHOUSE_URL: "s3://lake/warehouse" })
+    try {
+      const bearer = await onS3.keys.sign({ tenants: [tenant], permissions: [MANAGE] }, { issuer: ISSUER })
+      const catalog = new IcebergRestCatalog({ baseUrl: `${onS3.baseUrl}${base}`, auth: { type: "bearer", token: bearer } })
+      await catalog.createNamespace({ namespace: ["lake"] })
+      await catalog.createTable({ namespace: ["lake"] }, {
+        name: "t",
+        schema: { type: "struct", "schema-id": 0, fields: [{ id: 1, name: "id", type: "long", required: false }] }
+      })
+      const url = `${onS3.baseUrl}${base}/v1/${tenant}/namespaces/lake/tables/t`
+      const res = await fetch(url, { headers: { authorization: `Bearer ${bearer}` } })
+      const text = await res.text()
+      expect(res.status).toBe(200)
+      const loaded = JSON.parse(text)
+      expect(loaded["metadata-location"]).toMatch(/^s3:\/\/lake\/warehouse\//)
+      expect(loaded.config).toEqual({ "s3.endpoint": s3.endpoint, "s3.region": "eu-west-1", "s3.path-style-access": "true" })
+      expect(text).not.toContain("S3RVER")
+      expect(text).not.toContain("session-token-never-shown")
+      const vended = await fetch(url, { headers: { authorization: `Bearer ${bearer}`, "x-iceberg-access-delegation": "vended-credentials" } })
+      expect(vended.status).toBe(400)
+      const refused = await vended.json() as any
+      expect(refused.error).toMatchObject({ type: "BadRequestException", code: 400 })
+      expect(refused.error.message).toContain("ACCESS_DELEGATION_MODE 'none'")
+    } finally {
+      await onS3.stop()
+      db.drop()
+      process.env = saved
+      await s3.stop()
+    }
   })
 })
