@@ -1,11 +1,11 @@
-import { Effect, Layer, References } from "effect"
+import { Console, Effect, Layer, References, Runtime } from "effect"
 import { HttpRouter } from "effect/http"
 import { SqlClient } from "effect/sql"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { createServer } from "node:http"
 import type { AppConfig } from "@ingest/adapters/config"
-import { AppConfig as AppConfigSchema } from "@ingest/adapters/config"
+import { checkConfig } from "@ingest/adapters/config"
 import { makeAppLayer, makeBackgroundLayer } from "@ingest/adapters/app/layers"
 import { TokenVerifier } from "./auth.ts"
 import { AppRoutes } from "./server.ts"
@@ -46,7 +46,12 @@ export const makeServerLayer = (config: AppConfig) => {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   Effect.gen(function*() {
-    const config = yield* AppConfigSchema
+    // Every setting is checked before anything starts: a bad configuration lists all its
+    // problems and exits 78 without opening the port.
+    const config = yield* checkConfig.pipe(
+      Effect.tapError((problems) => Console.error(problems.message)),
+      Effect.mapError((problems) => Object.assign(problems, { [Runtime.errorReported]: false }))
+    )
     yield* Effect.logInfo(`Ingestion Service listening on http://${config.host}:${config.port}/api/v1 (data dir ${config.dataDir})`)
     return yield* Layer.launch(makeServerLayer(config))
   }).pipe(NodeRuntime.runMain)
