@@ -152,7 +152,7 @@ export const warehouseUrlOf = (config: AppConfig) => config.warehouseUrl ?? `fil
 /** The configuration cannot run: every problem found, each naming its variable and what it needs. */
 export class ConfigProblems extends Data.TaggedError("ConfigProblems")<{ readonly problems: ReadonlyArray<string> }> {
   /** A process stopped by its configuration exits 78 (EX_CONFIG). */
-  readonly [Runtime.errorExitCode] = 78
+  override readonly [Runtime.errorExitCode] = 78
   override get message() {
     return `The configuration is not valid (${this.problems.length} problem${this.problems.length === 1 ? "" : "s"}):\n${
       this.problems.map((problem) => `  - ${problem}`).join("\n")
