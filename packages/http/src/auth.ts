@@ -1,11 +1,12 @@
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import type { TenantId } from "@ingest/domain"
 import { HttpServerRequest } from "effect/http"
 import * as jose from "jose"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import * as path from "node:path"
-import type { Principal } from "./api.ts"
-import { ApiForbidden, ApiUnauthorized } from "./errors.ts"
-import { Authentication, CurrentPrincipal } from "./api.ts"
+import type { Principal } from "./api/index.ts"
+import { ApiForbidden, ApiUnauthorized, Authentication, CurrentPrincipal, CurrentTenant, TenantAccess } from "./api/index.ts"
+import { requestPath } from "./error-mapping.ts"
 
 export const READ_PERMISSION = "data:ingestion:read"
 export const MANAGE_PERMISSION = "data:ingestion:manage"
@@ -143,40 +144,50 @@ export class TokenVerifier extends Context.Service<TokenVerifier, {
     )
 }
 
-const pathOf = (url: string) => new URL(url, "http://localhost").pathname
-
-/**
- * Bearer authentication plus tenancy and permission checks. A missing or malformed
- * X-Tenant-Id is left to request validation (400); a well-formed one the token does not grant is 403.
- */
+/** Bearer authentication: the token's signature, expiry, issuer and audience (401 otherwise). */
 export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.gen(function*() {
     const verifier = yield* TokenVerifier
     return Authentication.of({
       bearer: Effect.fn("Authentication.bearer")(function*(httpEffect, { credential }) {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const path = pathOf(request.url)
         const token = Redacted.value(credential)
-        if (token === "") return yield* Effect.fail(ApiUnauthorized.create("Missing bearer token (Authorization: Bearer <JWT>)", path))
+        if (token === "") return yield* Effect.fail(ApiUnauthorized.create("Missing bearer token (Authorization: Bearer <JWT>)", yield* requestPath))
         const principal = yield* verifier.verify(token).pipe(
-          Effect.mapError((reason) => ApiUnauthorized.create(reason, path))
+          Effect.catch((reason) => Effect.flatMap(requestPath, (path) => Effect.fail(ApiUnauthorized.create(reason, path))))
         )
-        const tenant = request.headers["x-tenant-id"]
-        if (tenant !== undefined && uuidPattern.test(tenant) && !principal.tenants.includes(tenant.toLowerCase())) {
-          return yield* Effect.fail(ApiForbidden.create(`The token does not grant access to tenant ${tenant}`, path))
-        }
-        const reading = request.method === "GET" || request.method === "HEAD"
-        const allowed = principal.permissions.includes(MANAGE_PERMISSION) ||
-          (reading && principal.permissions.includes(READ_PERMISSION))
-        if (!allowed) {
-          return yield* Effect.fail(ApiForbidden.create(
-            `Missing permission ${reading ? `${READ_PERMISSION} or ${MANAGE_PERMISSION}` : MANAGE_PERMISSION}`,
-            path
-          ))
-        }
         return yield* Effect.provideService(httpEffect, CurrentPrincipal, principal)
       })
     })
+  })
+)
+
+/**
+ * Tenancy and permission: a well-formed X-Tenant-Id the token does not grant is 403, as is a
+ * method the token's permissions do not allow; the granted tenant is provided to the handlers.
+ */
+export const TenantAccessLive = Layer.succeed(
+  TenantAccess,
+  Effect.fn("TenantAccess")(function*(httpEffect) {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const principal = yield* CurrentPrincipal
+    const tenant = request.headers["x-tenant-id"]
+    const wellFormed = tenant !== undefined && uuidPattern.test(tenant)
+    if (wellFormed && !principal.tenants.includes(tenant.toLowerCase())) {
+      return yield* Effect.fail(ApiForbidden.create(`The token does not grant access to tenant ${tenant}`, yield* requestPath))
+    }
+    const reading = request.method === "GET" || request.method === "HEAD"
+    const allowed = principal.permissions.includes(MANAGE_PERMISSION) ||
+      (reading && principal.permissions.includes(READ_PERMISSION))
+    if (!allowed) {
+      return yield* Effect.fail(ApiForbidden.create(
+        `Missing permission ${reading ? `${READ_PERMISSION} or ${MANAGE_PERMISSION}` : MANAGE_PERMISSION}`,
+        yield* requestPath
+      ))
+    }
+    // A missing or malformed header never reaches a handler: every tenant-scoped endpoint declares
+    // the header with the TenantId schema, whose decoding refuses it (400, after the path
+    // parameters). So the value handlers read here is always the decoded, granted tenant.
+    return yield* Effect.provideService(httpEffect, CurrentTenant, (tenant ?? "") as TenantId)
   })
 )

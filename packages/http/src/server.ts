@@ -1,14 +1,12 @@
 import { Effect, Layer, SchemaIssue } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
-import { Api, RequestValidation } from "./api.ts"
-import { AuthenticationLive } from "./auth.ts"
-import { ApiBadRequest, errorBody } from "./errors.ts"
-import { ApiHandlers } from "./handlers.ts"
+import { ApiBadRequest, Api, errorBody, RequestValidation } from "./api/index.ts"
+import { AuthenticationLive, TenantAccessLive } from "./auth.ts"
+import { pathOf } from "./error-mapping.ts"
+import { ApiHandlers } from "./handlers/index.ts"
 import { IcebergCatalogRoutes } from "./iceberg-catalog/index.ts"
 import { Readiness } from "./settings.ts"
-
-const pathOf = (url: string) => new URL(url, "http://localhost").pathname
 
 /** Request-decoding failures become the standard 400 body, naming what was wrong. */
 const RequestValidationLive = HttpApiMiddleware.layerSchemaErrorTransform(
@@ -73,15 +71,20 @@ const HealthRoutes = Layer.unwrap(
   })
 )
 
-/** Every route of the service; needs the use-case services, TokenVerifier, UploadSettings and Readiness. */
-export const AppRoutes = Layer.mergeAll(
+/** The API's routes with the standard error bodies; needs the use-case services, TokenVerifier and UploadSettings. */
+export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/api/v1/openapi.json" }).pipe(
     Layer.provide(ApiHandlers),
-    Layer.provide([AuthenticationLive, RequestValidationLive])
+    Layer.provide([AuthenticationLive, TenantAccessLive, RequestValidationLive])
   ),
-  HttpApiScalar.layer(Api, { path: "/api/v1/docs" }),
-  IcebergCatalogRoutes,
-  HealthRoutes,
   ErrorShape,
   NotFoundRoute
+)
+
+/** Every route of the service; needs the use-case services, TokenVerifier, UploadSettings and Readiness. */
+export const AppRoutes = Layer.mergeAll(
+  ApiRoutes,
+  HttpApiScalar.layer(Api, { path: "/api/v1/docs" }),
+  IcebergCatalogRoutes,
+  HealthRoutes
 )

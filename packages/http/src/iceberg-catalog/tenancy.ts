@@ -1,5 +1,5 @@
 import { tenantNamespace, TenantId } from "@ingest/domain"
-import type { Principal } from "../api.ts"
+import type { Principal } from "../api/index.ts"
 import { IcebergError } from "./errors.ts"
 
 // Who is asking and which tenant's catalog they see. Engines send a bearer token and often

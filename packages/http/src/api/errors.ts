@@ -1,13 +1,7 @@
-import { Effect, Schema } from "effect"
-import type {
-  Conflict,
-  EngineUnavailable,
-  EngineUnsupported,
-  InfrastructureError,
-  Invalid,
-  NotFound,
-  UnreadableFile
-} from "@ingest/domain"
+import { Schema } from "effect"
+
+// The standard error body of every endpoint, `{timestamp, status, error, message, path}`, one
+// class per status so that handlers and clients can `catchTag` them.
 
 /** Reason phrases of the statuses this API answers with. */
 export const reasonPhrase: Record<number, string> = {
@@ -95,32 +89,17 @@ for (
   Object.defineProperty(C.prototype, "_tag", { value: C.name, enumerable: false })
 }
 
-export type DomainError = NotFound | Invalid | Conflict | EngineUnavailable | EngineUnsupported | UnreadableFile | InfrastructureError
+/** Every API error, whatever its status. */
+export type ApiError =
+  | ApiBadRequest
+  | ApiUnauthorized
+  | ApiForbidden
+  | ApiNotFound
+  | ApiConflict
+  | ApiPayloadTooLarge
+  | ApiUnprocessable
+  | ApiInternal
+  | ApiBadGateway
 
-/** Maps a domain failure to the API error that reports it. */
-export const toApiError = (error: DomainError, path: string) => {
-  switch (error._tag) {
-    case "NotFound":
-      return ApiNotFound.create(error.message, path)
-    case "Invalid":
-      return ApiBadRequest.create(error.message, path)
-    case "Conflict":
-      return ApiConflict.create(error.message, path)
-    case "EngineUnavailable":
-      return ApiBadGateway.create(error.message, path)
-    case "EngineUnsupported":
-      return ApiBadRequest.create(error.message, path)
-    case "UnreadableFile":
-      return error.kind === "too-large"
-        ? ApiPayloadTooLarge.create(error.message, path)
-        : error.kind === "corrupt"
-        ? ApiUnprocessable.create(error.message, path)
-        : ApiBadRequest.create(error.message, path)
-    case "InfrastructureError":
-      return ApiInternal.create(error.message, path)
-  }
-}
-
-/** Runs a use case and reports its domain failures as API errors for `path`. */
-export const handled = (path: string) => <A, R>(effect: Effect.Effect<A, DomainError, R>) =>
-  Effect.mapError(effect, (e) => toApiError(e, path))
+/** Every endpoint may answer with any of the standard errors (the body is the same for all). */
+export const CommonErrors = [ApiBadRequest, ApiNotFound, ApiConflict, ApiPayloadTooLarge, ApiUnprocessable, ApiInternal, ApiBadGateway] as const

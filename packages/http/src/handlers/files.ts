@@ -1,0 +1,51 @@
+import { Effect, Stream } from "effect"
+import { Multipart } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { FileImportService, UnreadableFile } from "@ingest/domain"
+import { ApiBadRequest, ApiPayloadTooLarge, Api, CurrentTenant } from "../api/index.ts"
+import { handled, refuse } from "../error-mapping.ts"
+import { UploadSettings } from "../settings.ts"
+import { fileJobView, importStatusView, previewView, uploadView } from "../views.ts"
+
+export const FilesHandlers = HttpApiBuilder.group(Api, "files", Effect.fn(function*(handlers) {
+  const files = yield* FileImportService
+  const settings = yield* UploadSettings
+  const tooLarge = `File is larger than the upload limit of ${settings.maxUploadBytes} bytes`
+  return handlers
+    .handle("upload", ({ payload, query }) =>
+      Effect.gen(function*() {
+        const tenant = yield* CurrentTenant
+        // The first `file` part is the upload. Its content is consumed while the multipart stream
+        // is still being read (the part's bytes come from that stream), straight into storage.
+        const uploaded = yield* payload.pipe(
+          Stream.filter((p): p is Multipart.File => Multipart.isFile(p) && p.key === "file"),
+          Stream.take(1),
+          Stream.mapEffect((part) =>
+            files.upload(tenant, part.name, part.content, { maxBytes: settings.maxUploadBytes, sheet: query.sheet }).pipe(
+              Effect.catchTag("MultipartError", (e) =>
+                Effect.fail(
+                  e.reason._tag === "FileTooLarge" || e.reason._tag === "BodyTooLarge"
+                    ? new UnreadableFile({ kind: "too-large", reason: tooLarge })
+                    : new UnreadableFile({ kind: "unsupported", reason: `Invalid multipart body: ${e.message}` })
+                )),
+              handled
+            )
+          ),
+          Stream.runHead
+        )
+        if (uploaded._tag === "None") return yield* refuse(ApiBadRequest.create, "Multipart field \"file\" is required")
+        return uploadView(uploaded.value)
+      }).pipe(
+        Effect.catchTag("MultipartError", (e) =>
+          e.reason._tag === "FileTooLarge" || e.reason._tag === "BodyTooLarge"
+            ? refuse<ApiPayloadTooLarge | ApiBadRequest>(ApiPayloadTooLarge.create, tooLarge)
+            : refuse<ApiPayloadTooLarge | ApiBadRequest>(ApiBadRequest.create, `Invalid multipart body: ${e.message}`))
+      ))
+    .handle("preview", ({ params }) => CurrentTenant.use((tenant) => files.get(tenant, params.fileId).pipe(Effect.map(previewView), handled)))
+    .handle("updateSchema", ({ params, payload }) =>
+      CurrentTenant.use((tenant) => files.updateSchema(tenant, params.fileId, payload).pipe(Effect.map(fileJobView), handled)))
+    .handle("execute", ({ params }) =>
+      CurrentTenant.use((tenant) => files.execute(tenant, params.fileId).pipe(Effect.map(fileJobView), handled)))
+    .handle("status", ({ params }) =>
+      CurrentTenant.use((tenant) => files.get(tenant, params.fileId).pipe(Effect.map(importStatusView), handled)))
+}))
