@@ -25,6 +25,7 @@ import { Effect, Layer, Schema, SchemaIssue } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Principal } from "../api/index.ts"
 import { MANAGE_PERMISSION, READ_PERMISSION, TokenVerifier } from "../auth.ts"
+import { pathOf } from "../error-mapping.ts"
 import { IcebergError, icebergErrorResponse } from "./errors.ts"
 import { catalogBasePath } from "./paths.ts"
 import {
@@ -357,8 +358,6 @@ const renameTable: Handler = (call) =>
 
 // ---------------------------------------------------------------------------------------------
 // auth, errors, routes
-
-const pathOf = (url: string) => new URL(url, "http://localhost").pathname
 
 const bearerOf = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
   const header = request.headers["authorization"]
