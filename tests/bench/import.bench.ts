@@ -4,7 +4,7 @@
  * converting the same file to Parquet and a plain file copy. Prints every figure with its inputs;
  * asserts nothing.
  *
- *   npm run bench:import
+ *   npm run bench:import:inprocess
  *
  * Environment:
  *   BENCH_CSV_MB   size of the generated CSV in MB (1e6 bytes; default 150). 2048 checks peak RSS on a large file.
