@@ -172,6 +172,13 @@ describe("an imported table, found by engines", () => {
     expect(namespace.json.error.type).toBe("NoSuchNamespaceException")
     for (const [method, url, body] of [
       ["GET", `/v1/${otherTenant}/namespaces/raw_data/tables`, undefined],
+      ["GET", `/v1/${otherTenant}/namespaces?parent=raw_data`, undefined],
+      ["HEAD", `/v1/${otherTenant}/namespaces/raw_data`, undefined],
+      ["HEAD", `/v1/${otherTenant}/namespaces/raw_data/tables/orders`, undefined],
+      ["POST", `/v1/${otherTenant}/namespaces/raw_data/tables`, JSON.stringify({
+        name: "planted",
+        schema: { type: "struct", "schema-id": 0, fields: [{ id: 1, name: "id", type: "long", required: false }] }
+      })],
       ["POST", `/v1/${otherTenant}/namespaces/raw_data/tables/orders`, JSON.stringify({ requirements: [], updates: [] })],
       ["DELETE", `/v1/${otherTenant}/namespaces/raw_data/tables/orders`, undefined],
       ["DELETE", `/v1/${otherTenant}/namespaces/raw_data`, undefined],
