@@ -2,6 +2,7 @@ import { Config, ConfigProvider, Data, Effect, Option, Redacted, Runtime } from 
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AirbyteConfigSchema } from "./airbyte/config.ts"
+import { restCatalogProblems } from "./iceberg/rest-catalog/config.ts"
 import { parseSecretKey } from "./sql/secrets.ts"
 import { parseStorageUrl } from "./storage/url.ts"
 
@@ -207,6 +208,9 @@ const valueChecks = (v: Partial<Values>) =>
     const catalog = v.catalog
     if (catalog !== undefined && catalog !== "sql" && !(catalog.startsWith("rest:") && isHttpUrl(catalog.slice("rest:".length)))) {
       problems.push(`INGEST_CATALOG=${catalog}: needs "sql" (the catalog in the service database) or "rest:<http(s) URL>" of an Iceberg REST catalog`)
+    }
+    if (catalog?.startsWith("rest:") === true && isHttpUrl(catalog.slice("rest:".length))) {
+      problems.push(...(yield* restCatalogProblems(catalog)))
     }
     if (v.otlpEndpoint !== undefined && !isHttpUrl(v.otlpEndpoint)) {
       problems.push(`OTEL_EXPORTER_OTLP_ENDPOINT=${v.otlpEndpoint}: needs ${variables.otlpEndpoint.needs}`)

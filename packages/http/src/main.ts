@@ -7,16 +7,26 @@ import { createServer } from "node:http"
 import type { AppConfig } from "@ingest/adapters/config"
 import { checkConfig } from "@ingest/adapters/config"
 import { makeAppLayer, makeBackgroundLayer } from "@ingest/adapters/app/layers"
+import { TableCatalog } from "@ingest/adapters/iceberg/table-catalog"
 import { TokenVerifier } from "./auth.ts"
 import { AppRoutes } from "./server.ts"
 import { Readiness, UploadSettings } from "./settings.ts"
+
+/** An external table catalog (a REST catalog) answers in time; the SQL catalog needs no check of its own. */
+const catalogReadiness = Effect.map(TableCatalog, (catalog) => catalog.ready ?? Effect.void)
 
 const ReadinessLive = Layer.effect(
   Readiness,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const catalog = yield* catalogReadiness
     return Readiness.of({
-      check: sql`SELECT 1`.pipe(Effect.asVoid, Effect.timeout("2 seconds"), Effect.mapError(() => "database does not answer"))
+      check: sql`SELECT 1`.pipe(
+        Effect.asVoid,
+        Effect.timeout("2 seconds"),
+        Effect.mapError(() => "database does not answer"),
+        Effect.andThen(catalog)
+      )
     })
   })
 )

@@ -8,7 +8,7 @@ import {
   FileImportService,
   FileStorage,
   FormatReader,
-  type InfrastructureError,
+  InfrastructureError,
   JobQueue,
   SourceService,
   SyncService
@@ -19,7 +19,15 @@ import type { AppConfig } from "../config.ts"
 import { storageUrlOf, warehouseUrlOf } from "../config.ts"
 import { makeLocalEngine } from "../engine/index.ts"
 import { formatReaderLayer } from "../formats/index.ts"
-import { icebergTableWriterLayer, ServedCatalog, sqlCatalogLayer, sqlServedCatalogLayer } from "../iceberg/index.ts"
+import {
+  icebergTableWriterLayer,
+  makeRestCatalog,
+  readRestCatalogSettings,
+  ServedCatalog,
+  sqlCatalogLayer,
+  sqlServedCatalogLayer,
+  TableCatalog
+} from "../iceberg/index.ts"
 import { defaultWorkerOwner, JobHandlersLive, runWorker } from "../jobs/index.ts"
 import { makeSqlLive } from "../sql/client.ts"
 import { JobQueueSql } from "../sql/job-queue.ts"
@@ -32,16 +40,26 @@ import { makeObjectStore } from "../storage/index.ts"
 
 const tempDirOf = (config: AppConfig) => path.join(config.dataDir, "tmp")
 
+
 const sqlLayer = (config: AppConfig) =>
   makeSqlLive({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: config.databaseMaxConnections })
 
 const warehouseOf = (config: AppConfig) => makeObjectStore(warehouseUrlOf(config), { tempDir: tempDirOf(config) })
 
-const catalogLayer = (config: AppConfig) => {
+/** The catalog imports and syncs commit to: the SQL catalog in the service database, or a REST catalog. */
+const catalogLayer = (config: AppConfig): Layer.Layer<TableCatalog, InfrastructureError, SqlClient.SqlClient> => {
   if (config.catalog === "sql") return sqlCatalogLayer({ catalogName: config.catalogName, warehouse: warehouseOf(config) })
-  return Layer.effectDiscard(
-    Effect.die(new Error(`INGEST_CATALOG=${config.catalog} is not supported; use "sql"`))
-  ) as unknown as ReturnType<typeof sqlCatalogLayer>
+  return Layer.effect(
+    TableCatalog,
+    Effect.gen(function*() {
+      if (!config.catalog.startsWith("rest:")) {
+        return yield* new InfrastructureError({ reason: `INGEST_CATALOG=${config.catalog}: use "sql" or "rest:<uri>"` })
+      }
+      const settings = yield* readRestCatalogSettings(config.catalog)
+      if (typeof settings === "string") return yield* new InfrastructureError({ reason: settings })
+      return makeRestCatalog(settings, { tempDir: tempDirOf(config) }).catalog
+    })
+  )
 }
 
 /** What an engine reading the served catalog needs to reach the warehouse's files (never secrets). */
@@ -91,7 +109,7 @@ export const makeAppLayer = (config: AppConfig) => {
     SqlRepositories.pipe(Layer.provide(secretCipherLayer({ dataDir: config.dataDir }))),
     JobQueueSql,
     icebergTableWriterLayer({ warehouse: warehouseOf(config) }).pipe(
-      Layer.provide(catalogLayer(config))
+      Layer.provideMerge(catalogLayer(config))
     ),
     servedCatalogLayer(config),
     Layer.succeed(FileStorage, makeObjectStore(storageUrlOf(config), { tempDir: tempDirOf(config) })),

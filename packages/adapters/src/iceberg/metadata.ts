@@ -365,8 +365,10 @@ const mustKeys = [
 ] as const
 
 /** Parses a v2 metadata file; optional lists and maps are filled in so callers need no checks. */
-export const parseMetadata = (text: string): TableMetadata => {
-  const raw = parseIcebergJson(text)
+export const parseMetadata = (text: string): TableMetadata => metadataOf(parseIcebergJson(text))
+
+/** Checks v2 metadata already parsed by the Iceberg JSON codec (a REST catalog's answer); fills in optional parts. */
+export const metadataOf = (raw: unknown): TableMetadata => {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("table metadata is not a JSON object")
   const object = raw as Record<string, unknown>
   if (object["format-version"] !== 2) {

@@ -88,6 +88,15 @@ export const checkStillCompatible = (
       new InfrastructureError({ reason: `table ${tableName(table.ident)} was replaced during the write` })
     )
   }
+  const spec = table.metadata["partition-specs"].find((s) => s["spec-id"] === table.metadata["default-spec-id"])
+  if (spec !== undefined && spec.fields.length > 0) {
+    return Effect.fail(
+      new InfrastructureError({
+        reason: `table ${tableName(table.ident)} is partitioned (${spec.fields.map((f) => f.name).join(", ")}): ` +
+          `this service writes unpartitioned tables only`
+      })
+    )
+  }
   const fields = new Map(currentSchema(table.metadata).fields.map((f) => [f.id, f]))
   for (const p of plan) {
     const field = fields.get(p.field.id)

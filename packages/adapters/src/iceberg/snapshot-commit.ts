@@ -77,6 +77,7 @@ export const commitSnapshot = (
     }
 
     let table = start
+    let unknownOutcomes = 0
     for (let attempt = 0; ; attempt++) {
       const done = findCommit(table, write.commitId)
       if (done !== undefined) return { snapshot: done, alreadyCommitted: true }
@@ -104,17 +105,32 @@ export const commitSnapshot = (
         Effect.map((committed) => ({ _tag: "Committed" as const, committed })),
         Effect.catchTags({
           CommitConflict: () => Effect.succeed({ _tag: "Retry" as const }),
-          CommitStateUnknown: () => Effect.succeed({ _tag: "Unknown" as const })
+          CommitStateUnknown: (error) => Effect.succeed({ _tag: "Unknown" as const, reason: error.reason })
         })
       )
       if (outcome._tag === "Committed") return { snapshot: produced.snapshot, alreadyCommitted: false }
-      table = yield* options.load(table.ident)
-      if (outcome._tag === "Unknown" && table.metadata.snapshots.some((s) => s["snapshot-id"] === snapshotId)) {
-        return { snapshot: produced.snapshot, alreadyCommitted: false }
+      if (outcome._tag === "Unknown") {
+        unknownOutcomes++
+        // Never sent again blindly: the table tells whether it applied. The files stay either way.
+        table = yield* options.load(table.ident).pipe(
+          Effect.mapError((error) =>
+            new InfrastructureError({
+              reason: `commit state unknown: the catalog could not say whether snapshot ${snapshotId} of ` +
+                `${tableName(table.ident)} was committed (${outcome.reason}; then ${error.reason}); its files are kept`
+            })
+          )
+        )
+        const applied = findCommit(table, write.commitId)
+        if (applied !== undefined) return { snapshot: applied, alreadyCommitted: applied["snapshot-id"] !== snapshotId }
+      } else {
+        table = yield* options.load(table.ident)
       }
       if (attempt + 1 >= maxAttempts) {
         return yield* new InfrastructureError({
-          reason: `could not commit to ${tableName(table.ident)} after ${maxAttempts} attempts: too many concurrent writers`
+          reason: unknownOutcomes > 0
+            ? `commit state unknown: ${unknownOutcomes} of ${maxAttempts} commits to ${tableName(table.ident)} ` +
+              `got no answer and none of them is in the table; its files are kept`
+            : `could not commit to ${tableName(table.ident)} after ${maxAttempts} attempts: too many concurrent writers`
         })
       }
       yield* options.backoff(attempt)

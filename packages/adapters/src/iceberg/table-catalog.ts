@@ -1,6 +1,7 @@
 import type { Effect, Option } from "effect"
 import { Context, Schema } from "effect"
 import type { InfrastructureError, TableIdent } from "@ingest/domain"
+import type { TableStorage } from "./table-files.ts"
 
 // The table catalog the Iceberg writer commits through, and Iceberg v2 table metadata in its own
 // JSON shape (kebab-case keys) so catalogs can persist and exchange it without a translation layer.
@@ -69,6 +70,20 @@ export interface LoadedTable {
   /** Absolute URI of the current metadata JSON. */
   readonly metadataLocation: string
   readonly metadata: TableMetadata
+  /** How to reach the table's files, as a REST catalog answered it (vended credentials). */
+  readonly access?: TableAccess | undefined
+}
+
+/** Credentials a REST catalog vended for the files under `prefix`. */
+export interface StorageCredential {
+  readonly prefix: string
+  readonly config: { readonly [key: string]: string }
+}
+
+export interface TableAccess {
+  /** The load result's `config` (`s3.endpoint`, `s3.access-key-id`, …). */
+  readonly config: { readonly [key: string]: string }
+  readonly credentials: ReadonlyArray<StorageCredential>
 }
 
 export interface IcebergPartitionSpec {
@@ -193,4 +208,8 @@ export class TableCatalog extends Context.Service<TableCatalog, {
   ): Effect.Effect<LoadedTable, CommitConflict | CommitStateUnknown | InfrastructureError>
   /** Removes the catalog entry (data and metadata files stay). False when there was none. */
   dropTable(table: TableIdent): Effect.Effect<boolean, InfrastructureError>
+  /** How the catalog's tables' files are reached, when the catalog decides (a REST catalog's locations). */
+  readonly storage?: TableStorage | undefined
+  /** Whether the catalog answers (readiness); the reason when not. Absent: it lives in the service database. */
+  readonly ready?: Effect.Effect<void, string> | undefined
 }>()("ingest/TableCatalog") {}

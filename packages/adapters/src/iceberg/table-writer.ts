@@ -32,7 +32,7 @@ export interface IcebergTableWriterOptions {
   readonly catalog: typeof TableCatalog.Service
   /** The warehouse: where table files live (new tables at `<warehouse>/<namespace>/<table>`). */
   readonly warehouse?: ObjectStore | undefined
-  /** How to reach a table's files; by default under its location inside `warehouse`. */
+  /** How to reach a table's files; by default the catalog's way, else under its location inside `warehouse`. */
   readonly storage?: TableStorage | undefined
   readonly targetFileBytes?: number | undefined
   /** Rows per Arrow batch handed to the Parquet writer. */
@@ -95,7 +95,8 @@ const validateRequest = (request: Omit<WriteRequest<unknown>, "batches">): Effec
 
 export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): IcebergTableWriter => {
   const { catalog } = options
-  const storage = options.storage ?? (options.warehouse === undefined ? undefined : warehouseTableStorage(options.warehouse))
+  const storage = options.storage ?? catalog.storage ??
+    (options.warehouse === undefined ? undefined : warehouseTableStorage(options.warehouse))
   if (storage === undefined) throw new Error("an Iceberg table writer needs a warehouse or a table storage")
   const batchRows = Math.max(1, options.batchRows ?? defaultBatchRows)
   const maxAttempts = Math.max(1, options.maxCommitAttempts ?? defaultMaxCommitAttempts)
