@@ -45,7 +45,7 @@ export interface CatalogProxyOptions {
   /** The catalog's base URL (paths `/v1/…` are appended). */
   readonly upstream: string
   /** Decides per call: undefined forwards it unchanged. */
-  readonly fault?: (call: IncomingCall) => Fault | undefined
+  readonly fault?: (call: IncomingCall) => Fault | undefined | Promise<Fault | undefined>
   /** Rewrites the headers sent upstream (e.g. swaps the client's token for the catalog's). */
   readonly upstreamHeaders?: (call: IncomingCall) => Record<string, string>
   /** Answers a call itself (e.g. a token endpoint); undefined lets it through. */
@@ -104,7 +104,7 @@ export const startCatalogProxy = async (options: CatalogProxyOptions): Promise<C
       calls.push(call)
       const own = options.handle?.(call)
       if (own !== undefined) return send(res, own.status, { "content-type": "application/json" }, JSON.stringify(own.body))
-      const fault = options.fault?.(call)
+      const fault = await options.fault?.(call)
       const headers = { ...passHeaders(call.headers), ...options.upstreamHeaders?.(call) }
       if (fault?.kind === "reset") return req.socket.destroy()
       if (fault?.kind === "respond") {
