@@ -31,6 +31,7 @@ export type Fault =
   | { readonly kind: "reset" }
   | { readonly kind: "forward-then-reset" }
   | { readonly kind: "forward-then-hold"; readonly held: () => void }
+  | { readonly kind: "hold"; readonly held: () => void }
 
 export interface CatalogProxy {
   /** Base URL of the proxy: the catalog URI clients use. */
@@ -107,6 +108,7 @@ export const startCatalogProxy = async (options: CatalogProxyOptions): Promise<C
       const fault = await options.fault?.(call)
       const headers = { ...passHeaders(call.headers), ...options.upstreamHeaders?.(call) }
       if (fault?.kind === "reset") return req.socket.destroy()
+      if (fault?.kind === "hold") return fault.held()
       if (fault?.kind === "respond") {
         return send(res, fault.status, { "content-type": "application/json" }, JSON.stringify(fault.body ?? {}))
       }
