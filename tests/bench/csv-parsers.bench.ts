@@ -5,7 +5,7 @@
  *
  * Candidates: papaparse (string chunks, row arrays), a byte-level tokenizer over Buffers
  * (per-field UTF-8 decoding), csv-parse when installed, the string tokenizer of
- * packages/adapters/src/formats/csv-tokenizer.ts (column-major batches, what profiles use) and
+ * packages/adapters/src/formats/csv/text-tokenizer.ts (column-major batches, what profiles use) and
  * the byte tokenizer of csv-bytes.ts (field positions, no strings; what imports use). Then the real
  * pipeline: profile (tokenize + infer) and read (tokenize + coerce), in process and through the
  * worker pool (batches cross to the main thread).
@@ -16,12 +16,12 @@ import { tmpdir } from "node:os"
 import path from "node:path"
 import Papa from "papaparse"
 import { Effect, Stream } from "effect"
-import { readCsvFields } from "../../packages/adapters/src/formats/csv-bytes.ts"
-import { CsvTokenizer } from "../../packages/adapters/src/formats/csv-tokenizer.ts"
-import { defaultTextLimits } from "../../packages/adapters/src/formats/csv.ts"
-import { readText } from "../../packages/adapters/src/formats/encoding.ts"
+import { readCsvFields } from "../../packages/adapters/src/formats/csv/byte-tokenizer.ts"
+import { CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
+import { defaultTextLimits } from "../../packages/adapters/src/formats/csv/reader.ts"
+import { readText } from "../../packages/adapters/src/formats/text-encoding.ts"
 import { makeFormatReader } from "../../packages/adapters/src/formats/index.ts"
-import type { ColumnarBatch } from "../../packages/adapters/src/formats/table.ts"
+import type { ColumnarBatch } from "../../packages/adapters/src/formats/table/profile.ts"
 
 const megabytes = Number(process.argv[2] ?? 100)
 const file = path.join(tmpdir(), `ingest-csv-bench-${megabytes}mb.csv`)

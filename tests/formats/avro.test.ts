@@ -4,7 +4,7 @@ import path from "node:path"
 import { crc32, deflateRawSync } from "node:zlib"
 import snappy from "snappyjs"
 import { describe, expect, it } from "vitest"
-import { readAvro } from "../../packages/adapters/src/formats/avro.ts"
+import { readAvro } from "../../packages/adapters/src/formats/avro/reader.ts"
 import { allRows, corpus, haveCorpus, rejection, scratchDir, truth, warnIfNoCorpus } from "./raw-support.ts"
 
 warnIfNoCorpus("avro")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { ColumnInference } from "../../packages/adapters/src/formats/infer.ts"
+import { ColumnInference } from "../../packages/adapters/src/formats/values/inference.ts"
 
 // Large CSV files are profiled in parts whose column inferences are merged: whatever the cut,
 // the merge must infer what one pass over all the values does.

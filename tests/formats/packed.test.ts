@@ -1,9 +1,9 @@
 import type { CellValue, Column } from "@ingest/domain"
 import { cellsOf } from "@ingest/domain"
 import { describe, expect, it } from "vitest"
-import { makeCoercer } from "../../packages/adapters/src/formats/coerce.ts"
-import type { CsvFields } from "../../packages/adapters/src/formats/csv-bytes.ts"
-import { makeColumnPacker, PackError } from "../../packages/adapters/src/formats/packed.ts"
+import { makeCoercer } from "../../packages/adapters/src/formats/values/coercion.ts"
+import type { CsvFields } from "../../packages/adapters/src/formats/csv/byte-tokenizer.ts"
+import { makeColumnPacker, PackError } from "../../packages/adapters/src/formats/values/packing.ts"
 
 // The packers coerce raw cells, or CSV fields in UTF-8 bytes, straight into typed arrays, with fast
 // paths for common spellings. Whatever the path, they must accept and produce exactly what the cell

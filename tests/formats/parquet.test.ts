@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync } from "node:fs"
 import path from "node:path"
 import * as parquetWasm from "parquet-wasm"
 import { describe, expect, it } from "vitest"
-import { readParquet } from "../../packages/adapters/src/formats/parquet.ts"
-import { RawReadError } from "../../packages/adapters/src/formats/raw.ts"
+import { readParquet } from "../../packages/adapters/src/formats/parquet/reader.ts"
+import { RawReadError } from "../../packages/adapters/src/formats/types.ts"
 import { allRows, corpus, haveCorpus, rejection, scratchDir, truth, warnIfNoCorpus } from "./raw-support.ts"
 
 warnIfNoCorpus("parquet")

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { afterAll, expect } from "vitest"
-import { RawReadError, type RawTable } from "../../packages/adapters/src/formats/raw.ts"
+import { RawReadError, type RawTable } from "../../packages/adapters/src/formats/types.ts"
 
 // What the raw-reader suites (xlsx, parquet, avro) share: the corpus and its truth, a scratch
 // directory, and small helpers over RawTable and RawReadError.

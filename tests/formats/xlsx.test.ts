@@ -4,7 +4,7 @@ import path from "node:path"
 import { deflateRawSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
 import { allRows, corpus, haveCorpus, rejection, scratchDir, truth, warnIfNoCorpus } from "./raw-support.ts"
-import { readXlsx, spreadsheetLimits } from "../../packages/adapters/src/formats/xlsx.ts"
+import { readXlsx, spreadsheetLimits } from "../../packages/adapters/src/formats/spreadsheet/reader.ts"
 
 warnIfNoCorpus("xlsx")
 const work = scratchDir("xlsx-reader-")

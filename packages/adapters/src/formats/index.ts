@@ -3,16 +3,16 @@ import { FormatReader, UnreadableFile } from "@ingest/domain"
 import { availableParallelism } from "node:os"
 import { Effect, Layer, Option, Stream } from "effect"
 import { open, stat } from "node:fs/promises"
-import { csvParts, defaultTextLimits, mergeCsvScans, type TextLimits } from "./csv.ts"
-import { detectFormat } from "./detect.ts"
-import { detectEncoding, hasByteOffsets, readHead } from "./encoding.ts"
-import { WorkerPool } from "./pool.ts"
-import { finishProfile } from "./table.ts"
-import { type CsvPart, describeError, RawReadError } from "./raw.ts"
+import { csvParts, defaultTextLimits, mergeCsvScans, type TextLimits } from "./csv/reader.ts"
+import { detectFormat } from "./detect-format.ts"
+import { detectEncoding, hasByteOffsets, readHead } from "./text-encoding.ts"
+import { WorkerPool } from "./worker/pool.ts"
+import { finishProfile } from "./table/profile.ts"
+import { type CsvPart, describeError, RawReadError } from "./types.ts"
 
-export { detectFormat } from "./detect.ts"
-export { columnNames } from "./names.ts"
-export { RawReadError, type RawReader, type RawTable } from "./raw.ts"
+export { detectFormat } from "./detect-format.ts"
+export { columnNames } from "./column-names.ts"
+export { RawReadError, type RawReader, type RawTable } from "./types.ts"
 
 export interface FormatReaderOptions {
   /** Parser worker threads kept at most (default: CPU count, 2 to 4). */
@@ -114,9 +114,9 @@ const profileCsvInParts = async (
 
 // The parsers themselves (every reader and its libraries) load only where they run: in the
 // worker threads, or here when asked to parse in process.
-const inProcess = () => import("./operations.ts")
+const inProcess = () => import("./file-jobs.ts")
 
-async function* readInProcess(...args: Parameters<typeof import("./operations.ts").readFile>): AsyncGenerator<ColumnBatch> {
+async function* readInProcess(...args: Parameters<typeof import("./file-jobs.ts").readFile>): AsyncGenerator<ColumnBatch> {
   const { readFile } = await inProcess()
   yield* readFile(...args)
 }

@@ -1,9 +1,9 @@
 import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
-import { openCsvFields, type TextLimits } from "./csv.ts"
-import { InvalidText } from "./encoding.ts"
-import type { CsvPart, CsvRange } from "./raw.ts"
-import { openTable } from "./registry.ts"
-import { type ProfileScan, profileSource, readCsvFieldSource, readSource, scanSource } from "./table.ts"
+import { openCsvFields, type TextLimits } from "./csv/reader.ts"
+import { InvalidText } from "./text-encoding.ts"
+import type { CsvPart, CsvRange } from "./types.ts"
+import { openTable } from "./table/open.ts"
+import { type ProfileScan, profileSource, readCsvFieldSource, readSource, scanSource } from "./table/profile.ts"
 
 /** Profiles a file. A CSV whose guessed encoding turns out wrong later in the file is re-read as windows-1252. */
 export const profileFile = async (

@@ -1,7 +1,7 @@
 import { getHeapStatistics } from "node:v8"
 import { resourceLimits } from "node:worker_threads"
-import { RawReadError } from "./raw.ts"
-import type { ColumnarBatch } from "./table.ts"
+import { RawReadError } from "../types.ts"
+import type { ColumnarBatch } from "../table/profile.ts"
 
 export interface CsvDialect {
   /** One character: `,` `;` tab or `|`. */

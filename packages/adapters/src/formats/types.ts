@@ -1,5 +1,5 @@
 import type { ColumnType } from "@ingest/domain"
-import type { ErrorKind } from "./protocol.ts"
+import type { ErrorKind } from "./worker/protocol.ts"
 
 /**
  * What a format-specific parser yields before profiling and coercion: the header labels as

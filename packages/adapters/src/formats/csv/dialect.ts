@@ -1,6 +1,6 @@
-import type { CsvDialect } from "./csv-tokenizer.ts"
-import { ColumnInference } from "./infer.ts"
-import { isNullToken, parseBooleanText, scanNumber, scanTemporal, NUM_NONE, TEMPORAL_NONE } from "./values.ts"
+import type { CsvDialect } from "./text-tokenizer.ts"
+import { ColumnInference } from "../values/inference.ts"
+import { isNullToken, parseBooleanText, scanNumber, scanTemporal, NUM_NONE, TEMPORAL_NONE } from "../values/text-grammar.ts"
 
 /**
  * CSV dialect detection on the head of the file.

@@ -4,8 +4,8 @@ import { crc32, inflateRawSync, zstdDecompressSync } from "node:zlib"
 import snappy from "snappyjs"
 import type { ColumnType } from "@ingest/domain"
 import { decimalText } from "@ingest/domain/batch"
-import { type DeclaredType, type RawReader, RawReadError } from "./raw.ts"
-import { nestedJsonText } from "./cells.ts"
+import { type DeclaredType, type RawReader, RawReadError } from "../types.ts"
+import { nestedJsonText } from "../values/raw-cells.ts"
 
 /**
  * Avro object container reader. The container framing (header, blocks, sync markers) and the

@@ -1,8 +1,8 @@
-import { JsonNumber, JsonText } from "./cells.ts"
-import { defaultTextLimits, type TextLimits } from "./csv.ts"
-import { detectEncoding, readHead, readText } from "./encoding.ts"
-import { RawReadError, type RawReadOptions } from "./raw.ts"
-import type { ColumnarBatch, TableSource } from "./table.ts"
+import { JsonNumber, JsonText } from "../values/raw-cells.ts"
+import { defaultTextLimits, type TextLimits } from "../csv/reader.ts"
+import { detectEncoding, readHead, readText } from "../text-encoding.ts"
+import { RawReadError, type RawReadOptions } from "../types.ts"
+import type { ColumnarBatch, TableSource } from "../table/profile.ts"
 
 /**
  * JSON and JSON Lines reader. The file is a sequence of JSON values separated by whitespace:

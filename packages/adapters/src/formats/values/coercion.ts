@@ -1,6 +1,6 @@
 import type { CellValue, Column, ColumnType } from "@ingest/domain"
-import { JsonNumber, rawText } from "./cells.ts"
-import type { ColumnHint } from "./infer.ts"
+import { JsonNumber, rawText } from "./raw-cells.ts"
+import type { ColumnHint } from "./inference.ts"
 import {
   dateFromText,
   decimalFromText,
@@ -15,7 +15,7 @@ import {
   parseIntegerText,
   scanNumber,
   timestampFromText
-} from "./values.ts"
+} from "./text-grammar.ts"
 
 /**
  * Coercion of raw cells to the canonical values of batch.ts for a target column. Accepted:

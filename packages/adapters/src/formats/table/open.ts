@@ -1,8 +1,8 @@
 import type { FileFormat } from "@ingest/domain"
-import { defaultTextLimits, openCsv, type TextLimits } from "./csv.ts"
-import { openJson } from "./json.ts"
-import { RawReadError, type RawReader, type RawReadOptions } from "./raw.ts"
-import { fromRawTable, type TableSource } from "./table.ts"
+import { defaultTextLimits, openCsv, type TextLimits } from "../csv/reader.ts"
+import { openJson } from "../json/reader.ts"
+import { RawReadError, type RawReader, type RawReadOptions } from "../types.ts"
+import { fromRawTable, type TableSource } from "./profile.ts"
 
 /**
  * FileFormat → reader. CSV and JSON have their own streaming, column-major readers; spreadsheets,
@@ -12,9 +12,9 @@ import { fromRawTable, type TableSource } from "./table.ts"
 type Opener = (path: string, options: RawReadOptions, limits: TextLimits) => Promise<TableSource>
 
 const rawModules: Record<"xlsx" | "parquet" | "avro", { readonly file: string; readonly exportName: string }> = {
-  xlsx: { file: "./xlsx.ts", exportName: "readXlsx" },
-  parquet: { file: "./parquet.ts", exportName: "readParquet" },
-  avro: { file: "./avro.ts", exportName: "readAvro" }
+  xlsx: { file: "../spreadsheet/reader.ts", exportName: "readXlsx" },
+  parquet: { file: "../parquet/reader.ts", exportName: "readParquet" },
+  avro: { file: "../avro/reader.ts", exportName: "readAvro" }
 }
 
 const loaded = new Map<string, Promise<RawReader>>()

@@ -1,7 +1,7 @@
 import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
-import type { TextLimits } from "./csv.ts"
-import type { CsvPart, CsvRange } from "./raw.ts"
-import type { ProfileScan } from "./table.ts"
+import type { TextLimits } from "../csv/reader.ts"
+import type { CsvPart, CsvRange } from "../types.ts"
+import type { ProfileScan } from "../table/profile.ts"
 
 /** Messages between the main thread and a parser worker. */
 export type WorkerRequest =

@@ -1,6 +1,6 @@
-import { type CsvFields, readCsvFields } from "./csv-bytes.ts"
-import { sniffCsv } from "./csv-dialect.ts"
-import { type CsvDialect, type CsvLimits, CsvTokenizer } from "./csv-tokenizer.ts"
+import { type CsvFields, readCsvFields } from "./byte-tokenizer.ts"
+import { sniffCsv } from "./dialect.ts"
+import { type CsvDialect, type CsvLimits, CsvTokenizer } from "./text-tokenizer.ts"
 import {
   byteLengthOf,
   decodeHead,
@@ -9,10 +9,10 @@ import {
   readHead,
   readTextChunks,
   type TextEncoding
-} from "./encoding.ts"
-import { type CsvPart, RawReadError, type RawReadOptions } from "./raw.ts"
-import { ColumnInference } from "./infer.ts"
-import { type ColumnarBatch, PREVIEW_ROWS, type ProfileScan, type TableSource } from "./table.ts"
+} from "../text-encoding.ts"
+import { type CsvPart, RawReadError, type RawReadOptions } from "../types.ts"
+import { ColumnInference } from "../values/inference.ts"
+import { type ColumnarBatch, PREVIEW_ROWS, type ProfileScan, type TableSource } from "../table/profile.ts"
 
 /**
  * CSV/TSV reader. Parser choice, by measurement (tests/bench/csv-parsers.bench.ts on a generated

@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer"
 import { createReadStream } from "node:fs"
 import { open } from "node:fs/promises"
-import { RawReadError } from "./raw.ts"
+import { RawReadError } from "./types.ts"
 
 /**
  * Text encodings of uploaded text files. Detection: a BOM decides (UTF-8, UTF-16 LE/BE); else

@@ -4,8 +4,8 @@ import * as arrow from "apache-arrow"
 import type * as ParquetWasm from "parquet-wasm"
 import type { ColumnType } from "@ingest/domain"
 import { decimalText } from "@ingest/domain/batch"
-import { type DeclaredType, type RawReader, RawReadError } from "./raw.ts"
-import { nestedJsonText } from "./cells.ts"
+import { type DeclaredType, type RawReader, RawReadError } from "../types.ts"
+import { nestedJsonText } from "../values/raw-cells.ts"
 
 /**
  * Parquet reader on parquet-wasm (arrow-rs) + apache-arrow, one row group at a time.

@@ -1,4 +1,4 @@
-import { daysFromCivil, isNullToken, ORDER_YMD, powersOfTen } from "./values.ts"
+import { daysFromCivil, isNullToken, ORDER_YMD, powersOfTen } from "./text-grammar.ts"
 
 // Values read straight from a field's UTF-8 bytes `buf[s..e)` (CSV imports, see csv-bytes.ts):
 // fast paths for the commonest spellings. Each returns `undefined` when the spelling is not one

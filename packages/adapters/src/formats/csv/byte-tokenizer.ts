@@ -1,8 +1,8 @@
 import { isUtf8 } from "node:buffer"
 import { createReadStream } from "node:fs"
-import type { CsvDialect, CsvLimits } from "./csv-tokenizer.ts"
-import { InvalidText, readTextChunks, type TextEncoding } from "./encoding.ts"
-import { type CsvPart, RawReadError } from "./raw.ts"
+import type { CsvDialect, CsvLimits } from "./text-tokenizer.ts"
+import { InvalidText, readTextChunks, type TextEncoding } from "../text-encoding.ts"
+import { type CsvPart, RawReadError } from "../types.ts"
 
 /**
  * Field positions of up to `capacity` CSV records, found in UTF-8 bytes without making a string

@@ -1,7 +1,7 @@
 import * as XLSX from "@e965/xlsx"
 import { readFile, stat } from "node:fs/promises"
 import { createInflateRaw } from "node:zlib"
-import { type RawReader, RawReadError, type RawReadOptions, type RawTable } from "./raw.ts"
+import { type RawReader, RawReadError, type RawReadOptions, type RawTable } from "../types.ts"
 
 /**
  * Spreadsheet reader (xlsx, xlsm, xls) on SheetJS. SheetJS needs the whole workbook in memory,

@@ -1,11 +1,11 @@
 import type { Column, ColumnBatch, ColumnWithSamples, FileFormat, FileProfile } from "@ingest/domain"
-import { detachString } from "./cells.ts"
-import { makeCoercer, previewValue } from "./coerce.ts"
-import type { CsvFields } from "./csv-bytes.ts"
-import { type ColumnPacker, makeColumnPacker, PackError } from "./packed.ts"
-import { ColumnInference, type ColumnHint, type InferenceState } from "./infer.ts"
-import { columnNames, nullPrototypeRow, storableText } from "./names.ts"
-import { type DeclaredType, RawReadError, type RawTable } from "./raw.ts"
+import { detachString } from "../values/raw-cells.ts"
+import { makeCoercer, previewValue } from "../values/coercion.ts"
+import type { CsvFields } from "../csv/byte-tokenizer.ts"
+import { type ColumnPacker, makeColumnPacker, PackError } from "../values/packing.ts"
+import { ColumnInference, type ColumnHint, type InferenceState } from "../values/inference.ts"
+import { columnNames, nullPrototypeRow, storableText } from "../column-names.ts"
+import { type DeclaredType, RawReadError, type RawTable } from "../types.ts"
 
 /** Column-major batch of raw cells; a column array may be missing (all null) or short. */
 export interface ColumnarBatch {

@@ -1,6 +1,6 @@
 import type { ColumnType } from "@ingest/domain"
-import { detachString, JsonNumber, JsonText, rawText } from "./cells.ts"
-import type { DeclaredType } from "./raw.ts"
+import { detachString, JsonNumber, JsonText, rawText } from "./raw-cells.ts"
+import type { DeclaredType } from "../types.ts"
 import {
   fitsDouble,
   isNullToken,
@@ -23,7 +23,7 @@ import {
   TEMPORAL_NONE,
   tOrders,
   tSeparator
-} from "./values.ts"
+} from "./text-grammar.ts"
 
 /**
  * Type inference over every value of a column. Each non-null value falls in one category

@@ -1,10 +1,10 @@
 import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
 import { Worker } from "node:worker_threads"
-import type { TextLimits } from "./csv.ts"
+import type { TextLimits } from "../csv/reader.ts"
 import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
-import { registerThread } from "../threads.ts"
-import { type CsvPart, type CsvRange, RawReadError } from "./raw.ts"
-import type { ProfileScan } from "./table.ts"
+import { registerThread } from "../../threads.ts"
+import { type CsvPart, type CsvRange, RawReadError } from "../types.ts"
+import type { ProfileScan } from "../table/profile.ts"
 
 export interface PoolOptions {
   /** Worker threads kept at most (idle ones are reused). */
@@ -19,8 +19,8 @@ export interface PoolOptions {
   readonly readTimeoutMs: number
 }
 
-const bootstrap = new URL("../worker-bootstrap.mjs", import.meta.url)
-const entry = new URL("./worker.ts", import.meta.url).href
+const bootstrap = new URL("../../worker-bootstrap.mjs", import.meta.url)
+const entry = new URL("./entry.ts", import.meta.url).href
 
 const formatDuration = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)
 

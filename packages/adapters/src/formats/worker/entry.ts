@@ -1,9 +1,9 @@
 import type { ColumnBatch } from "@ingest/domain"
 import { parentPort } from "node:worker_threads"
-import { profileFile, readFile, scanCsvRange } from "./operations.ts"
-import { transferablesOf } from "./packed.ts"
+import { profileFile, readFile, scanCsvRange } from "../file-jobs.ts"
+import { transferablesOf } from "../values/packing.ts"
 import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
-import { describeError } from "./raw.ts"
+import { describeError } from "../types.ts"
 
 /**
  * Parser worker thread: runs one profile or read at a time for the main thread (see pool.ts).

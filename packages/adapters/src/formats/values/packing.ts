@@ -1,5 +1,5 @@
 import type { Column, PackedColumn, PackedData } from "@ingest/domain"
-import { Utf8Builder } from "../columnar/utf8-builder.ts"
+import { Utf8Builder } from "../../columnar/utf8-builder.ts"
 import {
   binaryOf,
   booleanOf,
@@ -11,7 +11,7 @@ import {
   refuse,
   stringOf,
   timestampOf
-} from "./coerce.ts"
+} from "./coercion.ts"
 import {
   fieldText,
   isNullField,
@@ -21,10 +21,10 @@ import {
   plainIntegerOfField,
   plainTimestampOfField,
   plainUnscaledOfField
-} from "./byte-values.ts"
-import { type CsvFields, MISSING_FIELD } from "./csv-bytes.ts"
-import type { ColumnHint } from "./infer.ts"
-import { isNullToken, ORDER_YMD, orderBit, timestampMicrosFromText, unscaledFromText } from "./values.ts"
+} from "./byte-grammar.ts"
+import { type CsvFields, MISSING_FIELD } from "../csv/byte-tokenizer.ts"
+import type { ColumnHint } from "./inference.ts"
+import { isNullToken, ORDER_YMD, orderBit, timestampMicrosFromText, unscaledFromText } from "./text-grammar.ts"
 
 // Coercion of raw cells straight into packed columns (PackedColumn of batch.ts): the same rules as
 // coerce.ts's makeCoercer, but each value lands in a typed array as it is read, with no canonical
