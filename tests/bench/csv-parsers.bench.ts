@@ -6,7 +6,7 @@
  * Candidates: papaparse (string chunks, row arrays), a byte-level tokenizer over Buffers
  * (per-field UTF-8 decoding), csv-parse when installed, the string tokenizer of
  * packages/adapters/src/formats/csv/text-tokenizer.ts (column-major batches, what profiles use) and
- * the byte tokenizer of csv-bytes.ts (field positions, no strings; what imports use). Then the real
+ * the byte tokenizer of csv/byte-tokenizer.ts (field positions, no strings; what imports use). Then the real
  * pipeline: profile (tokenize + infer) and read (tokenize + coerce), in process and through the
  * worker pool (batches cross to the main thread).
  */
@@ -18,10 +18,10 @@ import Papa from "papaparse"
 import { Effect, Stream } from "effect"
 import { readCsvFields } from "../../packages/adapters/src/formats/csv/byte-tokenizer.ts"
 import { CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
-import { defaultTextLimits } from "../../packages/adapters/src/formats/csv/reader.ts"
+import { defaultTextLimits } from "../../packages/adapters/src/formats/limits.ts"
 import { readText } from "../../packages/adapters/src/formats/text-encoding.ts"
 import { makeFormatReader } from "../../packages/adapters/src/formats/index.ts"
-import type { ColumnarBatch } from "../../packages/adapters/src/formats/table/profile.ts"
+import type { ColumnarBatch } from "../../packages/adapters/src/formats/types.ts"
 
 const megabytes = Number(process.argv[2] ?? 100)
 const file = path.join(tmpdir(), `ingest-csv-bench-${megabytes}mb.csv`)
@@ -158,9 +158,9 @@ const stringTokenizer = async () => {
 }
 
 const fieldPositions = async () => {
-  const dialect = { delimiter: ",", quote: '"', escape: '"', newline: "\n" as const }
+  const csv = { encoding: "utf-8", encodingGuessed: true, delimiter: ",", quote: '"', escape: '"', newline: "\n", header: true, columns: 10 } as const
   let rows = 0
-  for await (const fields of readCsvFields(file, "utf-8", dialect, 10, true, defaultTextLimits, undefined, 8192)) rows += fields.length
+  for await (const fields of readCsvFields(file, csv, undefined, { limits: defaultTextLimits, batchRows: 8192 })) rows += fields.length
   return rows
 }
 
@@ -175,7 +175,7 @@ const pipeline = async (inProcess: boolean) => {
   console.log("  inferred:", profile!.columns.map((c) => `${c.name}:${c.type}${c.type === "DECIMAL" ? `(${c.precision},${c.scale})` : ""}`).join(" "))
   await time(`read, inferred types (${label})`, async () => {
     let rows = 0
-    await Effect.runPromise(Stream.runForEach(reader.read(file, profile!, profile!.columns), (b) => Effect.sync(() => (rows += b.length))))
+    await Effect.runPromise(Stream.runForEach(reader.read(file, "csv", profile!, profile!.columns), (b) => Effect.sync(() => (rows += b.length))))
     return rows
   })
   await reader.close()
@@ -187,7 +187,7 @@ await time("papaparse (string chunks, row arrays)", papaparse)
 await time("byte tokenizer (Buffer, per-field decode)", byteTokenizer)
 if (csvParseModule === undefined) console.log("csv-parse: not installed, skipped")
 else await time("csv-parse", csvParse)
-await time("string tokenizer (csv-tokenizer.ts)", stringTokenizer)
-await time("byte tokenizer (csv-bytes.ts, positions)", fieldPositions)
+await time("string tokenizer (csv/text-tokenizer.ts)", stringTokenizer)
+await time("byte tokenizer (csv/byte-tokenizer.ts, positions)", fieldPositions)
 await pipeline(true)
 await pipeline(false)

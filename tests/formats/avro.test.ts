@@ -29,7 +29,7 @@ describe.skipIf(!haveCorpus)("readAvro on the conformance corpus", () => {
     expect(table.declaredTypes).toHaveLength(table.labels.length)
   })
 
-  it.each(refused)("%s is refused with a RawReadError", async (key) => {
+  it.each(refused)("%s is refused with a FileReadError", async (key) => {
     const error = await rejection(readAll(path.join(corpus, key)))
     expect(error.message.length).toBeGreaterThan(20)
   })
@@ -170,7 +170,7 @@ const container = (blocks: ReadonlyArray<{ count: bigint; size?: bigint; data: B
 describe("readAvro on generated files", () => {
   it.each(["null", "deflate", "snappy"])("reads an avsc-written file with codec %s", async (codec) => {
     const file = await writeWithAvsc(`events-${codec}.avro`, codec, 50)
-    const table = await readAvro(file, { batchSize: 20 })
+    const table = await readAvro(file, { batchRows: 20 })
     expect(table.labels).toEqual(["id", "note", "day", "at", "local", "price", "tags", "attrs", "mixed"])
     expect(table.declaredTypes).toEqual([
       { type: "INTEGER", nullable: false },

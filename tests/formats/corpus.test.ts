@@ -88,7 +88,7 @@ const spreadsheet = (file: string) => file.startsWith("xls/") || file.startsWith
 
 /**
  * Truth column names come from other tools' conventions; they are mapped back to the labels they
- * stand for before our naming rules (names.ts) apply: DuckDB's CSV reader names empty/absent
+ * stand for before our naming rules (column-names.ts) apply: DuckDB's CSV reader names empty/absent
  * headers `column0`/`column00` and repeats `a_1`; pandas names empty cells `Unnamed: 3` and
  * repeats `a.1`.
  */
@@ -132,7 +132,7 @@ describe.skipIf(!available)("corpus conformance (shared/corpus/truth.json)", () 
       }
       const profile = yield* reader.profile(full, format.value, {})
       let rows = 0
-      yield* Stream.runForEach(reader.read(full, profile, profile.columns), (batch) =>
+      yield* Stream.runForEach(reader.read(full, format.value, profile, profile.columns), (batch) =>
         Effect.sync(() => {
           expect(batch.columns.length).toBe(profile.columns.length)
           for (const column of batch.columns) expect(column.length).toBe(batch.length)

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest"
 import { fieldText } from "../../packages/adapters/src/formats/values/byte-grammar.ts"
 import { makeRandom } from "../bench/support/csv-fixture.ts"
 import { CsvByteTokenizer, type CsvFields, MISSING_FIELD } from "../../packages/adapters/src/formats/csv/byte-tokenizer.ts"
-import { type CsvDialect, CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
-import type { ColumnarBatch } from "../../packages/adapters/src/formats/table/profile.ts"
+import { CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
+import type { ColumnarBatch, CsvDialect } from "../../packages/adapters/src/formats/types.ts"
 
-// Imports read CSV records from bytes (csv-bytes.ts), profiles from text (csv-tokenizer.ts): both
+// Imports read CSV records from bytes (csv/byte-tokenizer.ts), profiles from text (csv/text-tokenizer.ts): both
 // must see the same records and fields in every file, however the input is cut into chunks.
 
 const limits = { maxFieldChars: 1 << 20, maxRecordChars: 1 << 21 }

@@ -45,7 +45,7 @@ describe("read() coerces to the target types", () => {
     const file = dir.file("bad.csv", "id,label\n1,a\n2,b\n3,not-a-number\n")
     const profile = await profileOf(reader, file, "csv")
     const error = await failureOf(
-      Stream.runDrain(reader.read(file, profile, [{ name: "label", type: "INTEGER", nullable: true }]))
+      Stream.runDrain(reader.read(file, "csv", profile, [{ name: "label", type: "INTEGER", nullable: true }]))
     )
     expect(error.reason).toMatch(/row 1, column "label": "a" is not a valid INTEGER/)
   })
@@ -56,30 +56,30 @@ describe("read() coerces to the target types", () => {
     const file = dir.file("deep.csv", "a,b\n" + lines.join("\n") + "\n")
     const profile = await profileOf(reader, file, "csv")
     expect(profile.columns[1]!.type).toBe("STRING")
-    const error = await failureOf(Stream.runDrain(reader.read(file, profile, [{ name: "b", type: "INTEGER", nullable: true }])))
+    const error = await failureOf(Stream.runDrain(reader.read(file, "csv", profile, [{ name: "b", type: "INTEGER", nullable: true }])))
     expect(error.reason).toBe('row 15001, column "b": "x15000" is not a valid INTEGER')
   })
 
   it("refuses to narrow a DECIMAL into a smaller scale or precision", async () => {
     const file = dir.file("narrow.csv", csv)
     const profile = await profileOf(reader, file, "csv")
-    const scale = await failureOf(Stream.runDrain(reader.read(file, profile, [{ name: "amount", type: "DECIMAL", precision: 5, scale: 1, nullable: true }])))
+    const scale = await failureOf(Stream.runDrain(reader.read(file, "csv", profile, [{ name: "amount", type: "DECIMAL", precision: 5, scale: 1, nullable: true }])))
     expect(scale.reason).toMatch(/row 3, column "amount": "-1.25" is not a valid DECIMAL\(5,1\)/)
-    const precision = await failureOf(Stream.runDrain(reader.read(file, profile, [{ name: "amount", type: "DECIMAL", precision: 3, scale: 2, nullable: true }])))
+    const precision = await failureOf(Stream.runDrain(reader.read(file, "csv", profile, [{ name: "amount", type: "DECIMAL", precision: 3, scale: 2, nullable: true }])))
     expect(precision.reason).toMatch(/row 2, column "amount": "10"/)
   })
 
   it("fails a null in a column that does not allow nulls", async () => {
     const file = dir.file("nulls.csv", csv)
     const profile = await profileOf(reader, file, "csv")
-    const error = await failureOf(Stream.runDrain(reader.read(file, profile, [{ name: "label", type: "STRING", nullable: false }])))
+    const error = await failureOf(Stream.runDrain(reader.read(file, "csv", profile, [{ name: "label", type: "STRING", nullable: false }])))
     expect(error.reason).toMatch(/row 2, column "label": missing value/)
   })
 
   it("fails a target column that is not in the file", async () => {
     const file = dir.file("missing.csv", csv)
     const profile = await profileOf(reader, file, "csv")
-    const error = await failureOf(Stream.runDrain(reader.read(file, profile, [{ name: "nope", type: "STRING", nullable: true }])))
+    const error = await failureOf(Stream.runDrain(reader.read(file, "csv", profile, [{ name: "nope", type: "STRING", nullable: true }])))
     expect(error.reason).toMatch(/column "nope" is not in the file/)
   })
 
@@ -90,7 +90,7 @@ describe("read() coerces to the target types", () => {
     const rows = await readRows(reader, file, stored)
     expect(rows).toEqual([[1, "x"], [2, "y"]])
     let batches = 0
-    await Effect.runPromise(Stream.runForEach(reader.read(file, stored, stored.columns), () => Effect.sync(() => batches++)))
+    await Effect.runPromise(Stream.runForEach(reader.read(file, "csv", stored, stored.columns), () => Effect.sync(() => batches++)))
     expect(batches).toBe(1)
   })
 })

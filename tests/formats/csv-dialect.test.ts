@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest"
 import { CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
-import { defaultTextLimits } from "../../packages/adapters/src/formats/csv/reader.ts"
+import { defaultTextLimits } from "../../packages/adapters/src/formats/limits.ts"
 import { makeFormatReader } from "../../packages/adapters/src/formats/index.ts"
-import type { ColumnarBatch } from "../../packages/adapters/src/formats/table/profile.ts"
+import type { ColumnarBatch } from "../../packages/adapters/src/formats/types.ts"
 import { profileOf, readRows, scratchDir } from "./profile-helpers.ts"
 
 const dir = scratchDir("csv-dialect")

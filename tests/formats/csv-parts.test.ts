@@ -5,8 +5,10 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { FileProfile } from "@ingest/domain"
 import { readFileSync } from "node:fs"
 import { CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
-import { csvParts, defaultTextLimits } from "../../packages/adapters/src/formats/csv/reader.ts"
-import type { ColumnarBatch } from "../../packages/adapters/src/formats/table/profile.ts"
+import { csvParts } from "../../packages/adapters/src/formats/csv/parts.ts"
+import { defaultTextLimits } from "../../packages/adapters/src/formats/limits.ts"
+import { decodeReadOptions } from "../../packages/adapters/src/formats/read-options.ts"
+import type { ColumnarBatch } from "../../packages/adapters/src/formats/types.ts"
 import { makeFormatReader } from "../../packages/adapters/src/formats/index.ts"
 import { failureOf, profileOf, scratchDir } from "./profile-helpers.ts"
 
@@ -85,7 +87,7 @@ describe("CSV read in parts", () => {
   it("notes split points while profiling and reads every row exactly once across the parts", async () => {
     const profile = await profileOf(reader, file, "csv")
     expect(profile.totalRows).toBe(ROWS)
-    const parts = csvParts(profile.readOptions, statSync(file).size, 2)
+    const parts = csvParts(decodeReadOptions("csv", profile.readOptions), statSync(file).size, 2)
     expect(parts).toHaveLength(2)
     expect(parts[0]!.start).toBe(0)
     expect(parts[1]!.start).toBe(parts[0]!.end)
@@ -95,7 +97,7 @@ describe("CSV read in parts", () => {
     let idSum = 0
     let multiline = 0
     const seen = new Uint8Array(ROWS + 1)
-    await Effect.runPromise(Stream.runForEach(reader.read(file, profile, profile.columns), (batch) =>
+    await Effect.runPromise(Stream.runForEach(reader.read(file, "csv", profile, profile.columns), (batch) =>
       Effect.sync(() => {
         const ids = cellsOf(batch.columns[0]!) as ReadonlyArray<number>
         const notes = cellsOf(batch.columns[3]!) as ReadonlyArray<string>
@@ -116,11 +118,11 @@ describe("CSV read in parts", () => {
     const latin = writeCsv("latin.csv", "latin1")
     const profile = await profileOf(reader, latin, "csv")
     expect(profile.readOptions["encoding"]).toBe("windows-1252")
-    expect(csvParts(profile.readOptions, statSync(latin).size, 2)).toHaveLength(2)
+    expect(csvParts(decodeReadOptions("csv", profile.readOptions), statSync(latin).size, 2)).toHaveLength(2)
     let rows = 0
     let idSum = 0
     let accented = 0
-    await Effect.runPromise(Stream.runForEach(reader.read(latin, profile, profile.columns), (batch) =>
+    await Effect.runPromise(Stream.runForEach(reader.read(latin, "csv", profile, profile.columns), (batch) =>
       Effect.sync(() => {
         const ids = cellsOf(batch.columns[0]!) as ReadonlyArray<number>
         const notes = cellsOf(batch.columns[3]!) as ReadonlyArray<string>
@@ -140,8 +142,8 @@ describe("CSV read in parts", () => {
   it("names the row of a bad value in a later part by its number in the whole file", async () => {
     const profile = await profileOf(reader, file, "csv")
     expect(profile.columns[1]!.type).toBe("STRING")
-    expect(csvParts(profile.readOptions, statSync(file).size, 2)).toHaveLength(2)
-    const failure = await failureOf(Stream.runDrain(reader.read(file, profile, [
+    expect(csvParts(decodeReadOptions("csv", profile.readOptions), statSync(file).size, 2)).toHaveLength(2)
+    const failure = await failureOf(Stream.runDrain(reader.read(file, "csv", profile, [
       { name: "id", type: "INTEGER", nullable: false },
       { name: "code", type: "INTEGER", nullable: true }
     ])))

@@ -121,11 +121,11 @@ describe("hostile files", () => {
   it("lets a consumer stop a read early and reuses the worker", async () => {
     const file = dir.file("long.csv", "n\n" + Array.from({ length: 50_000 }, (_, i) => String(i)).join("\n") + "\n")
     const profile = await profileOf(reader, file, "csv")
-    const first = await Effect.runPromise(Stream.runCollect(Stream.take(reader.read(file, profile, profile.columns), 1)))
+    const first = await Effect.runPromise(Stream.runCollect(Stream.take(reader.read(file, "csv", profile, profile.columns), 1)))
     expect(first).toHaveLength(1)
     expect(cellsOf(first[0]!.columns[0]!).slice(0, 3)).toEqual([0, 1, 2])
     let rows = 0
-    await Effect.runPromise(Stream.runForEach(reader.read(file, profile, profile.columns), (b) => Effect.sync(() => (rows += b.length))))
+    await Effect.runPromise(Stream.runForEach(reader.read(file, "csv", profile, profile.columns), (b) => Effect.sync(() => (rows += b.length))))
     expect(rows).toBe(50_000)
     await stillWorks()
   })

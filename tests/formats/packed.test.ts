@@ -38,7 +38,7 @@ const viaPacker = (column: Column, values: ReadonlyArray<unknown>, dateOrder?: "
     return { value: cellsOf(packer.take())[0]! }
   })
 
-/** The same values as CSV fields in UTF-8 bytes (csv-bytes.ts), which imports of CSV files read. */
+/** The same values as CSV fields in UTF-8 bytes (csv/byte-tokenizer.ts), which imports of CSV files read. */
 const viaFields = (column: Column, values: ReadonlyArray<unknown>, dateOrder?: "ymd" | "dmy" | "mdy") =>
   values.map((v) => {
     const packer = makeColumnPacker(column, dateOrder === undefined ? undefined : { dateOrder }, true)

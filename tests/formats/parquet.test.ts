@@ -4,7 +4,7 @@ import path from "node:path"
 import * as parquetWasm from "parquet-wasm"
 import { describe, expect, it } from "vitest"
 import { readParquet } from "../../packages/adapters/src/formats/parquet/reader.ts"
-import { RawReadError } from "../../packages/adapters/src/formats/types.ts"
+import { FileReadError } from "../../packages/adapters/src/formats/errors.ts"
 import { allRows, corpus, haveCorpus, rejection, scratchDir, truth, warnIfNoCorpus } from "./raw-support.ts"
 
 warnIfNoCorpus("parquet")
@@ -23,7 +23,7 @@ const parquetKeys = Object.keys(truth).filter((key) => key.startsWith("parquet/"
  * - large_string_map: a decompression bomb (2 GiB declared); the truth asks for a bounded failure.
  * - nation.dict-malformed: arrow-rs rejects its malformed dictionary page ("Invalid page header").
  */
-const refusedReadable: Record<string, RawReadError["kind"]> = {
+const refusedReadable: Record<string, FileReadError["kind"]> = {
   "parquet/pqtest__large_string_map.brotli.parquet": "too-large",
   "parquet/pqtest__nation.dict-malformed.parquet": "corrupt"
 }
@@ -40,7 +40,7 @@ describe.skipIf(!haveCorpus)("readParquet on the conformance corpus", () => {
     for (const row of rows) expect(row.length).toBe(table.labels.length)
   })
 
-  it.each(refused)("%s is refused with a RawReadError", async (key) => {
+  it.each(refused)("%s is refused with a FileReadError", async (key) => {
     const error = await rejection(readAll(path.join(corpus, key)))
     expect(["corrupt", "unsupported", "too-large"]).toContain(error.kind)
     expect(error.message.length).toBeGreaterThan(20)
@@ -166,7 +166,7 @@ describe("readParquet on generated files", () => {
 
   it("reads every row group in order, in batches of the requested size", async () => {
     const file = writeGenerated("groups.parquet", 128)
-    const table = await readParquet(file, { batchSize: 300 })
+    const table = await readParquet(file, { batchRows: 300 })
     expect(table.labels).toEqual(["id", "big", "name", "score", "flag", "day", "at"])
     expect(table.declaredTypes!.map((t) => t!.type)).toEqual(["INTEGER", "INTEGER", "STRING", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP_TZ"])
     const sizes: Array<number> = []

@@ -1,10 +1,10 @@
 import { cellsOf } from "@ingest/domain"
 import type { CellValue, Column, FileFormat, FileProfile } from "@ingest/domain"
 import { Effect, Stream } from "effect"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import type { FormatReaderHandle } from "../../packages/adapters/src/formats/index.ts"
+import { detectFormat, type FormatReaderHandle } from "../../packages/adapters/src/formats/index.ts"
 
 /** A temporary folder for generated files, removed by `cleanup`. */
 export const scratchDir = (prefix: string) => {
@@ -30,16 +30,18 @@ export const failureOf = async (effect: Effect.Effect<unknown, { readonly kind: 
   return result.failure
 }
 
-/** Reads the whole file into row-major arrays of canonical values. */
+/** Reads the whole file (of the format an upload detects) into row-major arrays of canonical values. */
 export const readRows = async (
   reader: FormatReaderHandle,
   file: string,
   profile: FileProfile,
   target: ReadonlyArray<Column> = profile.columns
 ): Promise<Array<Array<CellValue>>> => {
+  const format = detectFormat(readFileSync(file).subarray(0, 4096), file)
+  if (format === undefined) throw new Error(`cannot tell the format of ${file}`)
   const rows: Array<Array<CellValue>> = []
   await Effect.runPromise(
-    Stream.runForEach(reader.read(file, profile, target), (batch) =>
+    Stream.runForEach(reader.read(file, format, profile, target), (batch) =>
       Effect.sync(() => {
         const columns = batch.columns.map(cellsOf)
         for (let r = 0; r < batch.length; r++) rows.push(columns.map((c) => c[r]!))

@@ -126,7 +126,7 @@ describe("type inference", () => {
 })
 
 describe("column names", () => {
-  it("sanitises and de-duplicates header labels (names.ts rules)", async () => {
+  it("sanitises and de-duplicates header labels (column-names.ts rules)", async () => {
     const file = dir.file("names.csv", "__proto__,constructor,Name,name,,3b, E-Mail ,Café,名前\n1,2,3,4,5,6,7,8,9\n")
     const profile = await profileOf(reader, file, "csv")
     expect(profile.columns.map((c) => c.name)).toEqual([

@@ -2,10 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { afterAll, expect } from "vitest"
-import { RawReadError, type RawTable } from "../../packages/adapters/src/formats/types.ts"
+import { FileReadError } from "../../packages/adapters/src/formats/errors.ts"
+import type { RawTable } from "../../packages/adapters/src/formats/types.ts"
 
 // What the raw-reader suites (xlsx, parquet, avro) share: the corpus and its truth, a scratch
-// directory, and small helpers over RawTable and RawReadError.
+// directory, and small helpers over RawTable and FileReadError.
 
 const repoRoot = path.resolve(import.meta.dirname, "../..")
 export const corpus = path.resolve(repoRoot, "../shared/corpus")
@@ -36,12 +37,12 @@ export const allRows = async (table: RawTable): Promise<Array<ReadonlyArray<unkn
   return rows
 }
 
-/** The RawReadError a promise rejects with (fails the test when it resolves or rejects otherwise). */
-export const rejection = async (promise: Promise<unknown>): Promise<RawReadError> => {
+/** The FileReadError a promise rejects with (fails the test when it resolves or rejects otherwise). */
+export const rejection = async (promise: Promise<unknown>): Promise<FileReadError> => {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e
   )
-  expect(error).toBeInstanceOf(RawReadError)
-  return error as RawReadError
+  expect(error).toBeInstanceOf(FileReadError)
+  return error as FileReadError
 }

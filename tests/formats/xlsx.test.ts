@@ -66,7 +66,7 @@ describe.skipIf(!haveCorpus)("readXlsx on the conformance corpus", () => {
     const table = await readXlsx(file, { sheet: "choices" })
     expect(table.labels).toEqual(["list_name", "value", "label"])
     expect(await allRows(table)).toHaveLength(2)
-    const again = await readXlsx(file, { readOptions: table.readOptions })
+    const again = await readXlsx(file, { sheet: (table.readOptions as { sheet?: string }).sheet })
     expect(again.labels).toEqual(["list_name", "value", "label"])
     const error = await rejection(readXlsx(file, { sheet: "nope" }))
     expect(error.kind).toBe("unsupported")
@@ -114,7 +114,7 @@ describe("readXlsx on generated workbooks", () => {
       { cellDates: true, UTC: true }
     )
     const file = writeWorkbook("types.xlsx", { Data: sheet, Other: XLSX.utils.aoa_to_sheet([["x"]]) })
-    const table = await readXlsx(file, { batchSize: 1 })
+    const table = await readXlsx(file, { batchRows: 1 })
     expect(table.labels).toEqual(["id", "name", "active", "joined"])
     expect(table.readOptions).toEqual({ sheet: "Data" })
     let batches = 0

@@ -36,10 +36,10 @@ const worldLayer = (writer: MemoryTableWriter, failure: { reason: string | null 
       const real = yield* FormatReader
       return FormatReader.of({
         ...real,
-        read: (file, profile, target) =>
+        read: (file, format, profile, target) =>
           Stream.suspend(() =>
             failure.reason === null
-              ? real.read(file, profile, target)
+              ? real.read(file, format, profile, target)
               : Stream.fail(new UnreadableFile({ kind: "corrupt", reason: failure.reason }))
           )
       })

@@ -35,7 +35,7 @@ export const csvReader: FormatReaderService = FormatReader.of({
       },
       catch: (error) => new UnreadableFile({ reason: String(error), kind: "corrupt" })
     }),
-  read: (file, _profile, target) =>
+  read: (file, _format, _profile, target) =>
     Stream.suspend(() => {
       const { header, rows } = parse(file)
       const columns = target.map((column) => {

@@ -1,55 +1,41 @@
-import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
-import { openCsvFields, type TextLimits } from "./csv/reader.ts"
-import { InvalidText } from "./text-encoding.ts"
-import type { CsvPart, CsvRange } from "./types.ts"
+import type { ColumnBatch, FileProfile } from "@ingest/domain"
+import { readCsvFields } from "./csv/byte-tokenizer.ts"
 import { openTable } from "./table/open.ts"
-import { type ProfileScan, profileSource, readCsvFieldSource, readSource, scanSource } from "./table/profile.ts"
+import { type ProfileScan, profileSource, scanSource } from "./table/profile.ts"
+import { readCsvFieldSource, readSource } from "./table/read.ts"
+import { InvalidText } from "./text-encoding.ts"
+import type { ProfileRequest, ReadRequest, ScanRequest } from "./types.ts"
+
+/**
+ * The three jobs a parser runs on a file, in a worker thread (worker/entry.ts) or in process:
+ * profile it, scan a byte range of a CSV file, read it as packed batches.
+ */
 
 /** Profiles a file. A CSV whose guessed encoding turns out wrong later in the file is re-read as windows-1252. */
-export const profileFile = async (
-  path: string,
-  format: FileFormat,
-  sheet: string | undefined,
-  limits: TextLimits,
-  batchSize: number
-): Promise<FileProfile> => {
+export const profileFile = async (request: ProfileRequest): Promise<FileProfile> => {
+  const { path, format } = request
   try {
-    return await profileSource(await openTable(format, path, { sheet, batchSize }, limits), format)
+    return await profileSource(await openTable(format, path, request))
   } catch (error) {
     if (format !== "csv" || !(error instanceof InvalidText)) throw error
-    const source = await openTable("csv", path, { batchSize, readOptions: { encoding: "windows-1252" } }, limits)
-    return profileSource(source, format)
+    return profileSource(await openTable("csv", path, { ...request, encoding: "windows-1252" }))
   }
 }
 
 /**
- * Scans bytes `range` of a CSV file that has not been profiled yet (a part of a large file,
- * profiled side by side with the others; see csv.ts mergeCsvScans).
+ * Scans a byte range of a CSV file that has not been profiled yet (a part of a large file,
+ * profiled side by side with the others; see csv/parts.ts mergeCsvScans).
  */
-export const scanCsvRange = async (path: string, range: CsvRange, limits: TextLimits, batchSize: number): Promise<ProfileScan> =>
-  scanSource(await openTable("csv", path, { batchSize, range }, limits))
+export const scanCsvRange = async (request: ScanRequest): Promise<ProfileScan> =>
+  scanSource(await openTable("csv", request.path, request))
 
-/** Reads a profiled file as batches coerced to `target`. */
-export async function* readFile(
-  path: string,
-  format: FileFormat,
-  profile: FileProfile,
-  target: ReadonlyArray<Column>,
-  limits: TextLimits,
-  batchSize: number,
-  part?: CsvPart
-): AsyncGenerator<ColumnBatch> {
-  if (format === "csv") {
-    const fields = openCsvFields(path, profile.readOptions, part, limits, batchSize)
-    yield* readCsvFieldSource(fields, profile, target, part?.rows ?? 0)
+/** Reads a profiled file as batches coerced to `request.target`. */
+export async function* readFile(request: ReadRequest): AsyncGenerator<ColumnBatch> {
+  if (request.format === "csv") {
+    yield* readCsvFieldSource(readCsvFields(request.path, request.options, request.part, request), request)
     return
   }
-  const sheet = profile.readOptions["sheet"]
-  const source = await openTable(
-    format,
-    path,
-    { sheet: typeof sheet === "string" ? sheet : undefined, readOptions: profile.readOptions, batchSize },
-    limits
-  )
-  yield* readSource(source, profile, target)
+  const sheet = request.format === "xlsx" || request.format === "xls" ? request.options.sheet : undefined
+  const source = await openTable(request.format, request.path, { ...request, sheet, again: request.options })
+  yield* readSource(source, request)
 }

@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer"
 import { createReadStream } from "node:fs"
 import { open } from "node:fs/promises"
-import { RawReadError } from "./types.ts"
+import { FileReadError } from "./errors.ts"
 
 /**
  * Text encodings of uploaded text files. Detection: a BOM decides (UTF-8, UTF-16 LE/BE); else
@@ -10,12 +10,13 @@ import { RawReadError } from "./types.ts"
  * windows-1252 (the superset of latin-1 that spreadsheets export). A file that turns out not to be
  * valid UTF-8 after a valid head fails with InvalidText; CSV then re-reads it as windows-1252.
  */
-export type TextEncoding = "utf-8" | "utf-16le" | "utf-16be" | "windows-1252" | "shift_jis"
+export const textEncodings = ["utf-8", "utf-16le", "utf-16be", "windows-1252", "shift_jis"] as const
+export type TextEncoding = (typeof textEncodings)[number]
 
 export const HEAD_BYTES = 1 << 20
 const READ_CHUNK = 1 << 20
 
-export class InvalidText extends RawReadError {
+export class InvalidText extends FileReadError {
   constructor(encoding: TextEncoding, byteOffset: number) {
     super("corrupt", `the file is not valid ${encoding} text (near byte ${byteOffset})`)
   }

@@ -1,18 +1,151 @@
-import type { ColumnType } from "@ingest/domain"
-import type { ErrorKind } from "./worker/protocol.ts"
+import type { Column, ColumnType, FileFormat } from "@ingest/domain"
+import type { FormatReadOptions, ReadOptions } from "./read-options.ts"
+import type { TextEncoding } from "./text-encoding.ts"
 
 /**
- * What a format-specific parser yields before profiling and coercion: the header labels as
- * they appear in the file and batches of row-major raw values. Text formats (csv) give strings
- * (or null); typed formats give JS values (number, bigint, boolean, string, Uint8Array, Date,
- * nested objects/arrays, null).
+ * Types the parts of the formats layer share: the requests a parser runs (profile, scan, read),
+ * what readers hand to profiling and packing (TableSource, RawTable), byte ranges and parts of
+ * CSV files, and size limits.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Limits and dialects
+
+export interface CsvLimits {
+  /** Longest field, in characters. */
+  readonly maxFieldChars: number
+  /** Longest record, in characters. */
+  readonly maxRecordChars: number
+}
+
+export interface TextLimits extends CsvLimits {
+  /** Deepest JSON nesting. */
+  readonly maxDepth: number
+}
+
+export interface CsvDialect {
+  /** One character: `,` `;` tab or `|`. */
+  readonly delimiter: string
+  /** One character (`"` or `'`), or "" when fields are never quoted. */
+  readonly quote: string
+  /** The quote character itself (RFC 4180 doubling) or a backslash. */
+  readonly escape: string
+  /** Record terminator: `\n` (a preceding `\r` is dropped) or `\r` alone (old Mac files). */
+  readonly newline: "\n" | "\r"
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte ranges and parts of CSV files
+
+/** Bytes `start..end-1` of a file. */
+export interface ByteRange {
+  readonly start: number
+  readonly end: number
+}
+
+/**
+ * A part of a CSV file that starts at a record boundary found while profiling: bytes
+ * `start..end-1`, whose first record is on line `line` with `rows` data rows before it. Parts
+ * of a large file are read side by side.
+ */
+export interface CsvPart extends ByteRange {
+  readonly rows: number
+  readonly line: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests a parser runs (in a worker thread, or in process): see file-jobs.ts
+
+/** What every parser job needs besides its file. */
+export interface ParserSettings {
+  readonly limits: TextLimits
+  /** Rows per batch the parser hands on (limits.ts PARSE_BATCH_ROWS unless configured). */
+  readonly batchRows: number
+}
+
+/** Profile a whole file: columns, inferred types, samples, first rows, row count. */
+export interface ProfileRequest extends ParserSettings {
+  readonly path: string
+  readonly format: FileFormat
+  /** Spreadsheets: the sheet (default the first). */
+  readonly sheet: string | undefined
+}
+
+/** Scan bytes `range` of a CSV file not profiled yet (a half of a large file, profiled side by side). */
+export interface ScanRequest extends ParserSettings {
+  readonly path: string
+  readonly range: ByteRange
+}
+
+/** Read a profiled file as batches of packed columns coerced to `target`. */
+export type ReadRequest = { readonly [F in FileFormat]: ReadRequestOf<F> }[FileFormat]
+
+export interface ReadRequestOf<F extends FileFormat> extends ParserSettings {
+  readonly path: string
+  readonly format: F
+  /** The profile's read options, decoded (read-options.ts). */
+  readonly options: ReadOptions<F>
+  /** The profile's column names, in file order. */
+  readonly columns: ReadonlyArray<string>
+  /** Profile column names (`target[i].name`) and the types to coerce them to. */
+  readonly target: ReadonlyArray<Column>
+  /** CSV: only this part of the file. */
+  readonly part: CsvPart | undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// What readers hand on
+
+/** How to open a file as a table (table/open.ts). */
+export interface OpenRequest extends ParserSettings {
+  /** Spreadsheets: the sheet (default the first). */
+  readonly sheet?: string | undefined
+  /** The read options of an earlier reading, to read the file the same way again (CSV: no sniffing). */
+  readonly again?: FormatReadOptions | undefined
+  /** CSV, first reading: this encoding instead of a detected one. */
+  readonly encoding?: TextEncoding | undefined
+  /** CSV, first reading: only these bytes, which start at a line start (a half of a large file being profiled). */
+  readonly range?: ByteRange | undefined
+}
+
+/** Column-major batch of raw cells; a column array may be missing (all null) or short. */
+export interface ColumnarBatch {
+  readonly length: number
+  readonly columns: ReadonlyArray<ReadonlyArray<unknown> | undefined>
+}
+
+/** Where a reading of a byte range ended (CSV halves profiled side by side). */
+export interface RangeEnd {
+  /** Whether the range ended exactly where a record does: only then may the next range start there. */
+  readonly endsAtRecord: boolean
+  /** The line the next range starts on, counted from the range's start. */
+  readonly nextLine: number
+}
+
+/** A parsed table as profiling and reading consume it. */
+export interface TableSource {
+  /** Labels in file order; may grow while batches are consumed (JSON keys first seen later). */
+  readonly labels: ReadonlyArray<string>
+  readonly declaredTypes?: ReadonlyArray<DeclaredType | undefined> | undefined
+  /** How the file was read; CSV completes its counts once the batches are consumed. */
+  readonly readOptions: FormatReadOptions
+  /** Strings are text with null tokens, classified fully (CSV). */
+  readonly textValues: boolean
+  readonly batches: AsyncIterable<ColumnarBatch>
+  /** A reading of a byte range: how it ended, once the batches are consumed. */
+  readonly rangeEnd?: () => RangeEnd | undefined
+}
+
+/**
+ * What a library-backed parser (spreadsheets, Parquet, Avro) yields: the header labels as they
+ * appear in the file and batches of row-major raw JS values (number, bigint, boolean, string,
+ * Uint8Array, Date, nested objects/arrays, null).
  */
 export interface RawTable {
   readonly labels: ReadonlyArray<string>
   /** Types the file itself declares (parquet, avro), by column; undefined where it declares none. */
   readonly declaredTypes?: ReadonlyArray<DeclaredType | undefined>
-  /** Details a later re-read needs to reproduce this reading (CSV dialect, sheet name, …). */
-  readonly readOptions: Record<string, unknown>
+  readonly readOptions: FormatReadOptions
   readonly batches: AsyncIterable<ReadonlyArray<ReadonlyArray<unknown>>>
 }
 
@@ -26,51 +159,12 @@ export interface DeclaredType {
 export interface RawReadOptions {
   /** Spreadsheets: sheet name; default the first sheet. */
   readonly sheet?: string | undefined
-  /** Options a previous reading returned in `readOptions`, to read the file the same way again. */
-  readonly readOptions?: Record<string, unknown> | undefined
-  /** Rows per batch (default 8192). */
-  readonly batchSize?: number | undefined
-  /** CSV, first reading: only these bytes, which start at a line start (a half of a large file being profiled). */
-  readonly range?: CsvRange | undefined
+  /** Rows per batch (default limits.ts PARSE_BATCH_ROWS). */
+  readonly batchRows?: number | undefined
 }
 
 /**
- * A part of a CSV file that starts at a record boundary found while profiling: bytes
- * `start..end-1`, whose first record is on line `line` with `rows` data rows before it. Parts
- * of a large file are read side by side.
- */
-export interface CsvPart extends CsvRange {
-  readonly rows: number
-  readonly line: number
-}
-
-/** Bytes `start..end-1` of a file. */
-export interface CsvRange {
-  readonly start: number
-  readonly end: number
-}
-
-/**
- * Opens a local file. Fails (rejects) with `RawReadError` for files that are not what they claim,
+ * Opens a local file. Fails (rejects) with FileReadError for files that are not what they claim,
  * corrupt, encrypted or over a limit.
  */
 export type RawReader = (path: string, options: RawReadOptions) => Promise<RawTable>
-
-export class RawReadError extends Error {
-  readonly kind: "unsupported" | "corrupt" | "too-large"
-  constructor(kind: "unsupported" | "corrupt" | "too-large", message: string) {
-    super(message)
-    this.kind = kind
-    this.name = "RawReadError"
-  }
-}
-
-/** Every failure as a kind and a message a user can act on. */
-export const describeError = (error: unknown): { kind: ErrorKind; message: string } => {
-  if (error instanceof RawReadError) return { kind: error.kind, message: error.message }
-  if (error instanceof RangeError && /call stack/i.test(error.message)) {
-    return { kind: "corrupt", message: "the file is nested too deeply to be read" }
-  }
-  const message = error instanceof Error ? error.message : String(error)
-  return { kind: "corrupt", message: `the file could not be read: ${message}` }
-}

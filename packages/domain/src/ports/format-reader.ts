@@ -20,12 +20,14 @@ export class FormatReader extends Context.Service<FormatReader, {
   /** One pass over the whole file: columns, inferred types, samples, first rows, row count. */
   profile(localFile: string, format: FileFormat, options: ProfileOptions): Effect.Effect<FileProfile, UnreadableFile>
   /**
-   * Streams the file as batches coerced to `target`: `target[i].name` is a profile column name
-   * (`profile.columns[*].name`) and `target[i].type` the type to coerce to (canonical values of
-   * batch.ts). A value that cannot be coerced fails the stream with a message naming row and column.
+   * Streams a file of `format` as `profile` read it, as batches coerced to `target`:
+   * `target[i].name` is a profile column name (`profile.columns[*].name`) and `target[i].type` the
+   * type to coerce to (canonical values of batch.ts). A value that cannot be coerced fails the
+   * stream with a message naming row and column.
    */
   read(
     localFile: string,
+    format: FileFormat,
     profile: FileProfile,
     target: ReadonlyArray<Column>
   ): Stream.Stream<ColumnBatch, UnreadableFile>

@@ -272,7 +272,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
             columns: mapping.map((m) => m.column),
             mode: "append",
             commitId: `import:${file.id}`,
-            batches: reader.read(local, file.profile, sourceColumns),
+            batches: reader.read(local, file.fileFormat, file.profile, sourceColumns),
             onProgress: ({ records, bytes }) =>
               Effect.gen(function*() {
                 const now = Date.now()

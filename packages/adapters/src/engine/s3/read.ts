@@ -75,7 +75,7 @@ export const makeS3Reader = (config: S3SourceConfig, reader: FormatReaderService
             return yield* fail(`${object.key} has none of the discovered columns (${columns.map((c) => c.name).join(", ")})`)
           }
           const positions = columns.map((c) => target.findIndex((t) => t.name === c.name))
-          return reader.read(fetched.file, fetched.profile, target).pipe(
+          return reader.read(fetched.file, fetched.format, fetched.profile, target).pipe(
             Stream.map((batch): ColumnBatch => ({
               length: batch.length,
               columns: positions.map((p) =>

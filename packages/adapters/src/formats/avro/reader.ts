@@ -4,7 +4,9 @@ import { crc32, inflateRawSync, zstdDecompressSync } from "node:zlib"
 import snappy from "snappyjs"
 import type { ColumnType } from "@ingest/domain"
 import { decimalText } from "@ingest/domain/batch"
-import { type DeclaredType, type RawReader, RawReadError } from "../types.ts"
+import { FileReadError } from "../errors.ts"
+import { PARSE_BATCH_ROWS } from "../limits.ts"
+import type { DeclaredType, RawReader } from "../types.ts"
 import { nestedJsonText } from "../values/raw-cells.ts"
 
 /**
@@ -34,7 +36,7 @@ export const avroLimits = {
 const MAGIC = [0x4f, 0x62, 0x6a, 0x01] // "Obj" 1
 const SYNC_SIZE = 16
 
-const corrupt = (why: string) => new RawReadError("corrupt", `The Avro file is corrupt: ${why}.`)
+const corrupt = (why: string) => new FileReadError("corrupt", `The Avro file is corrupt: ${why}.`)
 
 // ---------------------------------------------------------------------------------------------
 // Binary cursor
@@ -513,7 +515,7 @@ class FileWindow {
 const readHeader = async (window: FileWindow): Promise<Header> => {
   const head = await window.ensure(Math.min(window.fileSize, 64 * 1024))
   if (head.length < 4 || !MAGIC.every((b, i) => head[i] === b)) {
-    throw new RawReadError("unsupported", "The file is not an Avro object container file (missing the \"Obj\\x01\" magic).")
+    throw new FileReadError("unsupported", "The file is not an Avro object container file (missing the \"Obj\\x01\" magic).")
   }
   let available = head
   for (;;) {
@@ -547,7 +549,7 @@ const readHeader = async (window: FileWindow): Promise<Header> => {
       return { schema, codec, sync, dataStart: cursor.pos }
     } catch (error) {
       if (!(error instanceof TruncatedError)) throw error
-      if (available.length >= avroLimits.maxHeaderBytes) throw new RawReadError("too-large", "The Avro header is larger than allowed.")
+      if (available.length >= avroLimits.maxHeaderBytes) throw new FileReadError("too-large", "The Avro header is larger than allowed.")
       if (window.position + available.length >= window.fileSize) throw corrupt("the header is truncated")
       available = await window.ensure(Math.min(available.length * 4, avroLimits.maxHeaderBytes))
     }
@@ -558,7 +560,7 @@ const SUPPORTED_CODECS = new Set(["null", "deflate", "snappy", "zstandard"])
 
 const inflateBlock = (codec: string, data: Buffer): Buffer => {
   const max = avroLimits.maxInflatedBlockBytes
-  const tooLarge = () => new RawReadError("too-large", `An Avro block inflates beyond ${max} bytes.`)
+  const tooLarge = () => new FileReadError("too-large", `An Avro block inflates beyond ${max} bytes.`)
   try {
     switch (codec) {
       case "null":
@@ -577,14 +579,14 @@ const inflateBlock = (codec: string, data: Buffer): Buffer => {
       }
     }
   } catch (error) {
-    if (error instanceof RawReadError) throw error
+    if (error instanceof FileReadError) throw error
     const message = error instanceof Error ? error.message : String(error)
     if (/too big|larger than|ERR_BUFFER_TOO_LARGE|Cannot create a Buffer/i.test(message) || (error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
       throw tooLarge()
     }
     throw corrupt(`a ${codec} block does not decompress (${message})`)
   }
-  throw new RawReadError("unsupported", `The Avro codec "${codec}" is not supported.`)
+  throw new FileReadError("unsupported", `The Avro codec "${codec}" is not supported.`)
 }
 
 interface Layout {
@@ -625,10 +627,10 @@ export const readAvro: RawReader = async (path, options) => {
     await handle.close()
   }
   if (!SUPPORTED_CODECS.has(header.codec)) {
-    throw new RawReadError("unsupported", `The Avro codec "${header.codec}" is not supported (supported: null, deflate, snappy, zstandard).`)
+    throw new FileReadError("unsupported", `The Avro codec "${header.codec}" is not supported (supported: null, deflate, snappy, zstandard).`)
   }
   const layout = layoutOf(header.schema)
-  const batchSize = Math.max(1, options.batchSize ?? 8192)
+  const batchSize = Math.max(1, options.batchRows ?? PARSE_BATCH_ROWS)
   return {
     labels: layout.labels,
     declaredTypes: layout.declaredTypes,
@@ -667,7 +669,7 @@ async function* avroBatches(
         throw corrupt(`a block declares ${blockSize} bytes but the file holds only ${Math.max(0, remaining - SYNC_SIZE)} more bytes before the sync marker`)
       }
       if (blockSize > avroLimits.maxBlockBytes) {
-        throw new RawReadError("too-large", `An Avro block of ${blockSize} bytes exceeds the limit of ${avroLimits.maxBlockBytes} bytes.`)
+        throw new FileReadError("too-large", `An Avro block of ${blockSize} bytes exceeds the limit of ${avroLimits.maxBlockBytes} bytes.`)
       }
       const whole = await window.ensure(head.pos + blockSize + SYNC_SIZE)
       const stored = whole.subarray(head.pos, head.pos + blockSize)
@@ -685,7 +687,7 @@ async function* avroBatches(
           datum = layout.root.decode(cursor)
         } catch (error) {
           if (error instanceof TruncatedError) throw corrupt(`a block ends in the middle of object ${i + 1} of ${count}`)
-          if (error instanceof RawReadError) throw error
+          if (error instanceof FileReadError) throw error
           // e.g. a stack overflow on a schema that nests itself without end
           throw corrupt(`object ${i + 1} of a block cannot be decoded (${error instanceof Error ? error.message : String(error)})`)
         }

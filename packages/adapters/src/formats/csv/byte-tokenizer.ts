@@ -1,12 +1,13 @@
 import { isUtf8 } from "node:buffer"
 import { createReadStream } from "node:fs"
-import type { CsvDialect, CsvLimits } from "./text-tokenizer.ts"
+import { FileReadError } from "../errors.ts"
+import type { CsvReadOptions } from "../read-options.ts"
 import { InvalidText, readTextChunks, type TextEncoding } from "../text-encoding.ts"
-import { type CsvPart, RawReadError } from "../types.ts"
+import type { CsvDialect, CsvLimits, CsvPart, ParserSettings } from "../types.ts"
 
 /**
  * Field positions of up to `capacity` CSV records, found in UTF-8 bytes without making a string
- * per field: the packers of packed.ts parse numbers and dates from the bytes and copy text bytes
+ * per field: the packers of values/packing.ts parse numbers and dates from the bytes and copy text bytes
  * as they are. Column-major: the field of row `r` in column `j` is at `j * capacity + r` of
  * `starts` and `ends`. A start ≥ 0 is an offset into `bytes`; -1 marks a missing field (the
  * record was short); a start ≤ -2 is offset `-start - 2` into `unescaped`, which holds the
@@ -30,7 +31,7 @@ const BACKSLASH = 92
 const bytesOfChars = (chars: number) => chars * 3
 
 /**
- * The byte twin of CsvTokenizer (csv-tokenizer.ts), with the same rules for records, quotes and
+ * The byte twin of CsvTokenizer (text-tokenizer.ts), with the same rules for records, quotes and
  * short, long and blank records: profiling reads strings with CsvTokenizer, imports read bytes
  * with this (tests/formats/csv-bytes.test.ts holds the two to the same results). Used after a
  * profile, so it does not count lines or extra fields; it stops at the same limits.
@@ -189,14 +190,14 @@ export class CsvByteTokenizer {
     // Records end at a newline byte, which no multi-byte sequence contains: whole records are whole text.
     if (pos > batchStart && !isUtf8(buf.subarray(batchStart, pos))) throw new InvalidText("utf-8", this.offset + batchStart)
     if (rows === 0) {
-      if (last && pos < n) throw new RawReadError("corrupt", "the file ends inside a quoted field")
+      if (last && pos < n) throw new FileReadError("corrupt", "the file ends inside a quoted field")
       return undefined
     }
     return { length: rows, capacity, bytes: buf, unescaped: this.unescaped, starts, ends }
   }
 
   private tooLarge(what: string, bytes: number): never {
-    throw new RawReadError("too-large", `${what} is larger than ${Math.round(bytes / 3 / (1 << 20))} MiB`)
+    throw new FileReadError("too-large", `${what} is larger than ${Math.round(bytes / 3 / (1 << 20))} MiB`)
   }
 
   /** Appends `buf[from..to)` to the unescaped values. */
@@ -235,13 +236,13 @@ export class CsvByteTokenizer {
       }
       if (k >= n) {
         if (!last) return undefined
-        throw new RawReadError("corrupt", "the file ends inside a quoted field")
+        throw new FileReadError("corrupt", "the file ends inside a quoted field")
       }
       if (buf[k] !== Q) {
         // A backslash escape: the next byte as it is.
         if (k + 1 >= n) {
           if (!last) return undefined
-          throw new RawReadError("corrupt", "the file ends inside a quoted field")
+          throw new FileReadError("corrupt", "the file ends inside a quoted field")
         }
         if (copyFrom === -1) copyFrom = this.unescapedLength
         this.keep(buf, p, k)
@@ -309,22 +310,19 @@ export class CsvByteTokenizer {
 }
 
 /**
- * Reads a CSV file's records as field positions (CsvFields), from `part` when given. UTF-8 is read
- * as it is; other encodings are decoded and re-encoded as UTF-8 on the way.
+ * Reads a CSV file's records as field positions (CsvFields), `settings.batchRows` records at a
+ * time, from `part` when given. UTF-8 is read as it is; other encodings are decoded and re-encoded
+ * as UTF-8 on the way.
  */
 export async function* readCsvFields(
   path: string,
-  encoding: TextEncoding,
-  dialect: CsvDialect,
-  width: number,
-  header: boolean,
-  limits: CsvLimits,
+  csv: CsvReadOptions,
   part: CsvPart | undefined,
-  capacity: number
+  settings: ParserSettings
 ): AsyncGenerator<CsvFields> {
   const start = part?.start ?? 0
-  const tokenizer = new CsvByteTokenizer(dialect, width, capacity, limits, header && start === 0, start)
-  const chunks = encoding === "utf-8" ? utf8Chunks(path, part) : reencoded(path, encoding, part)
+  const tokenizer = new CsvByteTokenizer(csv, csv.columns, settings.batchRows, settings.limits, csv.header && start === 0, start)
+  const chunks = csv.encoding === "utf-8" ? utf8Chunks(path, part) : reencoded(path, csv.encoding, part)
   for await (const chunk of chunks) {
     tokenizer.push(chunk)
     for (let fields = tokenizer.next(false); fields !== undefined; fields = tokenizer.next(false)) yield fields

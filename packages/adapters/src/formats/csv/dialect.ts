@@ -1,4 +1,4 @@
-import type { CsvDialect } from "./text-tokenizer.ts"
+import type { CsvDialect } from "../types.ts"
 import { ColumnInference } from "../values/inference.ts"
 import { isNullToken, parseBooleanText, scanNumber, scanTemporal, NUM_NONE, TEMPORAL_NONE } from "../values/text-grammar.ts"
 

@@ -1,25 +1,7 @@
 import { getHeapStatistics } from "node:v8"
 import { resourceLimits } from "node:worker_threads"
-import { RawReadError } from "../types.ts"
-import type { ColumnarBatch } from "../table/profile.ts"
-
-export interface CsvDialect {
-  /** One character: `,` `;` tab or `|`. */
-  readonly delimiter: string
-  /** One character (`"` or `'`), or "" when fields are never quoted. */
-  readonly quote: string
-  /** The quote character itself (RFC 4180 doubling) or a backslash. */
-  readonly escape: string
-  /** Record terminator: `\n` (a preceding `\r` is dropped) or `\r` alone (old Mac files). */
-  readonly newline: "\n" | "\r"
-}
-
-export interface CsvLimits {
-  /** Longest field, in characters. */
-  readonly maxFieldChars: number
-  /** Longest record, in characters. */
-  readonly maxRecordChars: number
-}
+import { FileReadError } from "../errors.ts"
+import type { ColumnarBatch, CsvDialect, CsvLimits } from "../types.ts"
 
 const CR = 13
 
@@ -121,7 +103,7 @@ export class CsvTokenizer {
   }
 
   private fail(kind: "corrupt" | "too-large", message: string): never {
-    throw new RawReadError(kind, message)
+    throw new FileReadError(kind, message)
   }
 
   private parse(buf: string, last: boolean, out: Array<ColumnarBatch>): void {

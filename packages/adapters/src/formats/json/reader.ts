@@ -1,8 +1,7 @@
-import { JsonNumber, JsonText } from "../values/raw-cells.ts"
-import { defaultTextLimits, type TextLimits } from "../csv/reader.ts"
+import { FileReadError } from "../errors.ts"
 import { detectEncoding, readHead, readText } from "../text-encoding.ts"
-import { RawReadError, type RawReadOptions } from "../types.ts"
-import type { ColumnarBatch, TableSource } from "../table/profile.ts"
+import type { ColumnarBatch, OpenRequest, TableSource, TextLimits } from "../types.ts"
+import { JsonNumber, JsonText } from "../values/raw-cells.ts"
 
 /**
  * JSON and JSON Lines reader. The file is a sequence of JSON values separated by whitespace:
@@ -19,8 +18,6 @@ import type { ColumnarBatch, TableSource } from "../table/profile.ts"
  * deeper than the limit (64) and records larger than the record limit fail with the line and
  * column where they occur.
  */
-
-const DEFAULT_BATCH = 8192
 
 class JsonSyntaxError extends Error {
   readonly offset: number
@@ -314,7 +311,7 @@ class JsonRowScanner {
 
   private fail(offsetInBuffer: number, reason: string): never {
     const column = offsetInBuffer - this.lineStart + 1
-    throw new RawReadError("corrupt", `invalid JSON at line ${this.line}, column ${column}: ${reason}`)
+    throw new FileReadError("corrupt", `invalid JSON at line ${this.line}, column ${column}: ${reason}`)
   }
 
   feed(chunk: string, last: boolean): void {
@@ -376,7 +373,7 @@ class JsonRowScanner {
         if (last) this.fail(n, "unexpected end of input inside an object")
         const rest = n - i
         if (rest > this.limits.maxRecordChars) {
-          throw new RawReadError("too-large", `a JSON record starting on line ${this.line} is larger than ${Math.round(this.limits.maxRecordChars / (1 << 20))} MiB`)
+          throw new FileReadError("too-large", `a JSON record starting on line ${this.line} is larger than ${Math.round(this.limits.maxRecordChars / (1 << 20))} MiB`)
         }
         this.pending = buf.slice(i)
         this.lineStart = this.lineStart - i
@@ -466,21 +463,17 @@ class JsonRowScanner {
         c++
       }
     }
-    throw new RawReadError("corrupt", `invalid JSON at line ${l}, column ${c}: ${error.reason}`)
+    throw new FileReadError("corrupt", `invalid JSON at line ${l}, column ${c}: ${error.reason}`)
   }
 }
 
-export const openJson = async (
-  path: string,
-  options: RawReadOptions,
-  limits: TextLimits = defaultTextLimits
-): Promise<TableSource> => {
+export const openJson = async (path: string, request: OpenRequest): Promise<TableSource> => {
+  const { limits, batchRows } = request
   const { head, size } = await readHead(path, 4096)
-  if (size === 0) throw new RawReadError("corrupt", "the file is empty")
+  if (size === 0) throw new FileReadError("corrupt", "the file is empty")
   const guess = detectEncoding(head, head.length === size)
   const encoding = guess.encoding === "utf-16le" || guess.encoding === "utf-16be" ? guess.encoding : "utf-8"
   const labels: Array<string> = []
-  const batchSize = options.batchSize ?? DEFAULT_BATCH
   const batches = async function*(): AsyncGenerator<ColumnarBatch> {
     const keyIndex = new Map<string, number>()
     let columns: Array<Array<unknown>> = []
@@ -510,7 +503,7 @@ export const openJson = async (
         throw error
       }
       rows++
-      if (rows === batchSize) flush()
+      if (rows === batchRows) flush()
     })
     for await (const chunk of readText(path, encoding)) {
       scanner.feed(chunk, false)

@@ -1,15 +1,15 @@
 import type { FileFormat } from "@ingest/domain"
-import { defaultTextLimits, openCsv, type TextLimits } from "../csv/reader.ts"
+import { openCsv } from "../csv/reader.ts"
+import { FileReadError } from "../errors.ts"
 import { openJson } from "../json/reader.ts"
-import { RawReadError, type RawReader, type RawReadOptions } from "../types.ts"
-import { fromRawTable, type TableSource } from "./profile.ts"
+import type { OpenRequest, RawReader, RawTable, TableSource } from "../types.ts"
 
 /**
- * FileFormat → reader. CSV and JSON have their own streaming, column-major readers; spreadsheets,
- * Parquet and Avro go through a RawReader (raw.ts) loaded on first use, so a missing or broken
+ * FileFormat → table. CSV and JSON have their own streaming, column-major readers; spreadsheets,
+ * Parquet and Avro go through a RawReader (types.ts) loaded on first use, so a missing or broken
  * module only affects its own format, with a clear message.
  */
-type Opener = (path: string, options: RawReadOptions, limits: TextLimits) => Promise<TableSource>
+type Opener = (path: string, request: OpenRequest) => Promise<TableSource>
 
 const rawModules: Record<"xlsx" | "parquet" | "avro", { readonly file: string; readonly exportName: string }> = {
   xlsx: { file: "../spreadsheet/reader.ts", exportName: "readXlsx" },
@@ -28,12 +28,12 @@ const loadRawReader = (kind: keyof typeof rawModules): Promise<RawReader> => {
     reader = import(/* @vite-ignore */ specifier).then(
       (module: Record<string, unknown>) => {
         const fn = module[exportName]
-        if (typeof fn !== "function") throw new RawReadError("unsupported", `the ${kind} reader is not available`)
+        if (typeof fn !== "function") throw new FileReadError("unsupported", `the ${kind} reader is not available`)
         return fn as RawReader
       },
       (error: unknown) => {
         loaded.delete(kind)
-        throw new RawReadError("unsupported", `the ${kind} reader is not available (${String(error)})`)
+        throw new FileReadError("unsupported", `the ${kind} reader is not available (${String(error)})`)
       }
     )
     loaded.set(kind, reader)
@@ -41,10 +41,30 @@ const loadRawReader = (kind: keyof typeof rawModules): Promise<RawReader> => {
   return reader
 }
 
-const viaRawReader = (kind: keyof typeof rawModules): Opener => async (path, options) =>
-  fromRawTable(await (await loadRawReader(kind))(path, options))
+/** Adapts a row-major RawTable (spreadsheets, parquet, avro) to a TableSource. */
+export const fromRawTable = (raw: RawTable): TableSource => ({
+  labels: raw.labels,
+  declaredTypes: raw.declaredTypes,
+  readOptions: raw.readOptions,
+  textValues: false,
+  batches: (async function*() {
+    for await (const rows of raw.batches) {
+      const width = raw.labels.length
+      const columns: Array<Array<unknown>> = []
+      for (let j = 0; j < width; j++) columns.push(new Array(rows.length))
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r]!
+        for (let j = 0; j < width; j++) columns[j]![r] = row[j] ?? null
+      }
+      yield { length: rows.length, columns }
+    }
+  })()
+})
 
-export const openers: Record<FileFormat, Opener> = {
+const viaRawReader = (kind: keyof typeof rawModules): Opener => async (path, request) =>
+  fromRawTable(await (await loadRawReader(kind))(path, { sheet: request.sheet, batchRows: request.batchRows }))
+
+const openers: Record<FileFormat, Opener> = {
   csv: openCsv,
   json: openJson,
   jsonl: openJson,
@@ -54,9 +74,5 @@ export const openers: Record<FileFormat, Opener> = {
   avro: viaRawReader("avro")
 }
 
-export const openTable = (
-  format: FileFormat,
-  path: string,
-  options: RawReadOptions,
-  limits: TextLimits = defaultTextLimits
-): Promise<TableSource> => openers[format](path, options, limits)
+export const openTable = (format: FileFormat, path: string, request: OpenRequest): Promise<TableSource> =>
+  openers[format](path, request)

@@ -1,50 +1,19 @@
-import type { Column, ColumnBatch, ColumnWithSamples, FileFormat, FileProfile } from "@ingest/domain"
-import { detachString } from "../values/raw-cells.ts"
-import { makeCoercer, previewValue } from "../values/coercion.ts"
-import type { CsvFields } from "../csv/byte-tokenizer.ts"
-import { type ColumnPacker, makeColumnPacker, PackError } from "../values/packing.ts"
-import { ColumnInference, type ColumnHint, type InferenceState } from "../values/inference.ts"
+import type { ColumnWithSamples, FileProfile } from "@ingest/domain"
 import { columnNames, nullPrototypeRow, storableText } from "../column-names.ts"
-import { type DeclaredType, RawReadError, type RawTable } from "../types.ts"
+import { FileReadError } from "../errors.ts"
+import { PREVIEW_ROWS } from "../limits.ts"
+import type { ColumnHint, FormatReadOptions, ReadOptions } from "../read-options.ts"
+import type { DeclaredType, RangeEnd, TableSource } from "../types.ts"
+import { makeCoercer, previewValue } from "../values/coercion.ts"
+import { ColumnInference, type InferenceState } from "../values/inference.ts"
+import { detachString } from "../values/raw-cells.ts"
 
-/** Column-major batch of raw cells; a column array may be missing (all null) or short. */
-export interface ColumnarBatch {
-  readonly length: number
-  readonly columns: ReadonlyArray<ReadonlyArray<unknown> | undefined>
-}
+/**
+ * Profiling: one pass over a table (TableSource) infers every column's type over all its values
+ * (values/inference.ts), keeps samples and the first rows, and counts the rows; the profile turns
+ * that into column names, types and preview rows coerced to those types.
+ */
 
-/** A parsed table as profiling and reading consume it. */
-export interface TableSource {
-  /** Labels in file order; may grow while batches are consumed (JSON keys first seen later). */
-  readonly labels: ReadonlyArray<string>
-  readonly declaredTypes?: ReadonlyArray<DeclaredType | undefined> | undefined
-  readonly readOptions: Record<string, unknown>
-  /** Strings are text with null tokens, classified fully (CSV). */
-  readonly textValues: boolean
-  readonly batches: AsyncIterable<ColumnarBatch>
-}
-
-/** Adapts a row-major RawTable (spreadsheets, parquet, avro) to a TableSource. */
-export const fromRawTable = (raw: RawTable): TableSource => ({
-  labels: raw.labels,
-  declaredTypes: raw.declaredTypes,
-  readOptions: raw.readOptions,
-  textValues: false,
-  batches: (async function*() {
-    for await (const rows of raw.batches) {
-      const width = raw.labels.length
-      const columns: Array<Array<unknown>> = []
-      for (let j = 0; j < width; j++) columns.push(new Array(rows.length))
-      for (let r = 0; r < rows.length; r++) {
-        const row = rows[r]!
-        for (let j = 0; j < width; j++) columns[j]![r] = row[j] ?? null
-      }
-      yield { length: rows.length, columns }
-    }
-  })()
-})
-
-export const PREVIEW_ROWS = 100
 const MAX_PREVIEW_RAW_TEXT = 65_536
 
 /**
@@ -58,7 +27,9 @@ export interface ProfileScan {
   readonly columns: ReadonlyArray<InferenceState>
   readonly preview: ReadonlyArray<ReadonlyArray<unknown>>
   readonly rows: number
-  readonly readOptions: Record<string, unknown>
+  readonly readOptions: FormatReadOptions
+  /** A scan of a byte range: how the range ended. */
+  readonly rangeEnd?: RangeEnd | undefined
 }
 
 /** One pass over the whole source: types, nullability, samples, first rows, row count. */
@@ -92,14 +63,15 @@ export const scanSource = async (source: TableSource): Promise<ProfileScan> => {
     columns: inference.map((column) => column.state()),
     preview,
     rows,
-    readOptions: source.readOptions
+    readOptions: source.readOptions,
+    rangeEnd: source.rangeEnd?.()
   }
 }
 
 /** The profile a scan (or merged scans) gives: column names, types, samples and preview rows. */
-export const finishProfile = (scan: ProfileScan, format: FileFormat): FileProfile => {
+export const finishProfile = (scan: ProfileScan): FileProfile => {
   const { labels, rows } = scan
-  if (labels.length === 0) throw new RawReadError("corrupt", "the file has no columns")
+  if (labels.length === 0) throw new FileReadError("corrupt", "the file has no columns")
   const names = columnNames(labels)
   const parseHints: Record<string, ColumnHint> = Object.create(null)
   const columns: Array<ColumnWithSamples> = scan.columns.map((state, j) => {
@@ -134,95 +106,9 @@ export const finishProfile = (scan: ProfileScan, format: FileFormat): FileProfil
     sourceLabels: labels.map(storableText),
     previewRows,
     totalRows: rows,
-    readOptions: { ...scan.readOptions, format, parseHints: { ...parseHints } }
+    readOptions: { ...scan.readOptions, parseHints: { ...parseHints } } satisfies ReadOptions
   }
 }
 
 /** One pass over the whole table: types, nullability, samples, first rows, row count. */
-export const profileSource = async (source: TableSource, format: FileFormat): Promise<FileProfile> =>
-  finishProfile(await scanSource(source), format)
-
-/** Where a target column's values come from: its index in the profile (= the source). */
-const sourceIndexes = (profile: FileProfile, target: ReadonlyArray<Column>): Array<number> =>
-  target.map((column) => {
-    const index = profile.columns.findIndex((c) => c.name === column.name)
-    if (index === -1) throw new RawReadError("unsupported", `column "${column.name}" is not in the file`)
-    return index
-  })
-
-/** Rows per packed batch, and the size at which a batch is cut earlier. */
-const PACKED_BATCH_ROWS = 32_768
-const PACKED_BATCH_BYTES = 16 * 1024 * 1024
-
-/**
- * Streams the table coerced to `target` as batches of packed columns (PackedColumn of batch.ts);
- * a value that does not fit fails naming row and column.
- */
-export const readSource = (
-  source: TableSource,
-  profile: FileProfile,
-  target: ReadonlyArray<Column>
-): AsyncGenerator<ColumnBatch> =>
-  pack(source.batches, (packer, batch, column) => packer.appendAll(batch.columns[column], batch.length), {
-    profile,
-    target,
-    textValues: source.textValues,
-    rowsBefore: 0
-  })
-
-/** readSource for CSV records read as bytes (csv-bytes.ts). */
-export const readCsvFieldSource = (
-  fields: AsyncIterable<CsvFields>,
-  profile: FileProfile,
-  target: ReadonlyArray<Column>,
-  /** Data rows of the file before the first of these records (a part of a file). */
-  rowsBefore: number
-): AsyncGenerator<ColumnBatch> =>
-  pack(fields, (packer, batch, column) => packer.appendFields(batch, column), {
-    profile,
-    target,
-    textValues: true,
-    rowsBefore
-  })
-
-async function* pack<B extends { readonly length: number }>(
-  batches: AsyncIterable<B>,
-  append: (packer: ColumnPacker, batch: B, column: number) => void,
-  options: {
-    readonly profile: FileProfile
-    readonly target: ReadonlyArray<Column>
-    readonly textValues: boolean
-    readonly rowsBefore: number
-  }
-): AsyncGenerator<ColumnBatch> {
-  const { profile, target } = options
-  let rowsBefore = options.rowsBefore
-  const indexes = sourceIndexes(profile, target)
-  const hints = (profile.readOptions["parseHints"] ?? {}) as Record<string, ColumnHint | undefined>
-  const packers = target.map((column, i) => makeColumnPacker(column, hints[profile.columns[indexes[i]!]!.name], options.textValues))
-  const take = (): ColumnBatch => {
-    const columns = packers.map((packer) => packer.take())
-    return { length: columns[0]?.length ?? 0, columns }
-  }
-  let pending = 0
-  for await (const batch of batches) {
-    const n = batch.length
-    for (let i = 0; i < target.length; i++) {
-      try {
-        append(packers[i]!, batch, indexes[i]!)
-      } catch (error) {
-        if (!(error instanceof PackError)) throw error
-        throw new RawReadError("corrupt", `row ${rowsBefore + error.index + 1}, column "${target[i]!.name}": ${error.message}`)
-      }
-    }
-    rowsBefore += n
-    pending += n
-    let bytes = 0
-    for (const packer of packers) bytes += packer.bytes
-    if (pending >= PACKED_BATCH_ROWS || bytes >= PACKED_BATCH_BYTES) {
-      yield take()
-      pending = 0
-    }
-  }
-  if (pending > 0) yield take()
-}
+export const profileSource = async (source: TableSource): Promise<FileProfile> => finishProfile(await scanSource(source))

@@ -1,8 +1,8 @@
 import { daysFromCivil, isNullToken, ORDER_YMD, powersOfTen } from "./text-grammar.ts"
 
-// Values read straight from a field's UTF-8 bytes `buf[s..e)` (CSV imports, see csv-bytes.ts):
+// Values read straight from a field's UTF-8 bytes `buf[s..e)` (CSV imports, see csv/byte-tokenizer.ts):
 // fast paths for the commonest spellings. Each returns `undefined` when the spelling is not one
-// it knows, and the caller goes through the general grammar of values.ts on the field's text, so
+// it knows, and the caller goes through the general grammar of text-grammar.ts on the field's text, so
 // both accept exactly the same values (tests/formats/packed.test.ts).
 
 const decoder = new TextDecoder()
@@ -28,7 +28,7 @@ const TAB = 9
 const MINUS = 45
 const DOT = 46
 
-/** Whether the field is a null token (isNullToken of values.ts). */
+/** Whether the field is a null token (isNullToken of text-grammar.ts). */
 export const isNullField = (buf: Uint8Array, s: number, e: number): boolean => {
   const length = e - s
   if (length === 0) return true

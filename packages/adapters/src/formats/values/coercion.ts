@@ -1,6 +1,6 @@
 import type { CellValue, Column, ColumnType } from "@ingest/domain"
 import { JsonNumber, rawText } from "./raw-cells.ts"
-import type { ColumnHint } from "./inference.ts"
+import type { ColumnHint } from "../read-options.ts"
 import {
   dateFromText,
   decimalFromText,

@@ -1,5 +1,6 @@
 import type { ColumnType } from "@ingest/domain"
 import { detachString, JsonNumber, JsonText, rawText } from "./raw-cells.ts"
+import type { ColumnHint } from "../read-options.ts"
 import type { DeclaredType } from "../types.ts"
 import {
   fitsDouble,
@@ -60,10 +61,6 @@ export interface InferredColumn {
   readonly sampleValues: ReadonlyArray<string>
   /** How a re-read parses this column's text (date order). */
   readonly hint?: ColumnHint
-}
-
-export interface ColumnHint {
-  readonly dateOrder?: DateOrder
 }
 
 /** What a ColumnInference has seen, as plain data (it crosses threads when a file is profiled in parts). */

@@ -23,11 +23,11 @@ import {
   plainUnscaledOfField
 } from "./byte-grammar.ts"
 import { type CsvFields, MISSING_FIELD } from "../csv/byte-tokenizer.ts"
-import type { ColumnHint } from "./inference.ts"
+import type { ColumnHint } from "../read-options.ts"
 import { isNullToken, ORDER_YMD, orderBit, timestampMicrosFromText, unscaledFromText } from "./text-grammar.ts"
 
 // Coercion of raw cells straight into packed columns (PackedColumn of batch.ts): the same rules as
-// coerce.ts's makeCoercer, but each value lands in a typed array as it is read, with no canonical
+// coercion.ts's makeCoercer, but each value lands in a typed array as it is read, with no canonical
 // value in between. Packed batches leave the parser worker without being copied, and the table
 // writer stores their buffers as they are. CSV fields are read from their UTF-8 bytes
 // (appendFields), with no string made for most of them.
@@ -417,7 +417,7 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
             offsets[rows + 1] = text.length
           }
         },
-        // Fields are valid UTF-8 (csv-bytes.ts checks): text and its bytes (BINARY) are the bytes as they are.
+        // Fields are valid UTF-8 (csv/byte-tokenizer.ts checks): text and its bytes (BINARY) are the bytes as they are.
         appendFields: (fields, column) => {
           const n = fields.length
           reserve(n)

@@ -1,12 +1,12 @@
 import type { ColumnBatch } from "@ingest/domain"
 import { parentPort } from "node:worker_threads"
+import { describeError } from "../errors.ts"
 import { profileFile, readFile, scanCsvRange } from "../file-jobs.ts"
 import { transferablesOf } from "../values/packing.ts"
 import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
-import { describeError } from "../types.ts"
 
 /**
- * Parser worker thread: runs one profile or read at a time for the main thread (see pool.ts).
+ * Parser worker thread: runs the jobs of file-jobs.ts for the main thread (see pool.ts).
  * Reads are flow-controlled: the worker sends at most `credits` batches ahead of the consumer.
  */
 const port = parentPort
@@ -34,15 +34,7 @@ const runRead = async (request: Extract<WorkerRequest, { op: "read" }>) => {
   const state: ActiveRead = { credits: request.credits, cancelled: false, wake: undefined }
   reads.set(request.id, state)
   try {
-    const batches = readFile(
-      request.path,
-      request.format,
-      request.profile,
-      request.target,
-      request.limits,
-      request.batchSize,
-      request.part
-    )
+    const batches = readFile(request.request)
     for await (const batch of batches) {
       await waitForCredit(state)
       if (state.cancelled) break
@@ -61,13 +53,13 @@ const runRead = async (request: Extract<WorkerRequest, { op: "read" }>) => {
 port.on("message", (request: WorkerRequest) => {
   switch (request.op) {
     case "profile":
-      profileFile(request.path, request.format, request.sheet, request.limits, request.batchSize).then(
+      profileFile(request.request).then(
         (profile) => send({ id: request.id, type: "profile", profile }),
         (error: unknown) => sendError(request.id, error)
       )
       return
     case "scan":
-      scanCsvRange(request.path, request.range, request.limits, request.batchSize).then(
+      scanCsvRange(request.request).then(
         (scan) => send({ id: request.id, type: "scan", scan }),
         (error: unknown) => sendError(request.id, error)
       )

@@ -1,10 +1,10 @@
-import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
+import type { ColumnBatch, FileProfile } from "@ingest/domain"
 import { Worker } from "node:worker_threads"
-import type { TextLimits } from "../csv/reader.ts"
-import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
 import { registerThread } from "../../threads.ts"
-import { type CsvPart, type CsvRange, RawReadError } from "../types.ts"
+import { FileReadError } from "../errors.ts"
 import type { ProfileScan } from "../table/profile.ts"
+import type { ProfileRequest, ReadRequest, ScanRequest } from "../types.ts"
+import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
 
 export interface PoolOptions {
   /** Worker threads kept at most (idle ones are reused). */
@@ -27,13 +27,13 @@ const formatDuration = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round
 /** How many batches a worker may prepare ahead of the consumer. */
 const READ_CREDITS = 1
 
-const workerFailure = (error: unknown, maxOldGenerationSizeMb: number): RawReadError => {
+const workerFailure = (error: unknown, maxOldGenerationSizeMb: number): FileReadError => {
   const code = (error as { code?: unknown } | null)?.code
   if (code === "ERR_WORKER_OUT_OF_MEMORY") {
-    return new RawReadError("too-large", `reading the file needs more than the ${maxOldGenerationSizeMb} MB of memory allowed`)
+    return new FileReadError("too-large", `reading the file needs more than the ${maxOldGenerationSizeMb} MB of memory allowed`)
   }
   const message = error instanceof Error ? error.message : String(error)
-  return new RawReadError("corrupt", `the file could not be read: ${message}`)
+  return new FileReadError("corrupt", `the file could not be read: ${message}`)
 }
 
 /**
@@ -81,7 +81,7 @@ export class WorkerPool {
       const onExit = (code: number) => {
         worker.off("message", onReady)
         this.live--
-        reject(new RawReadError("corrupt", `the file reader could not start (exit code ${code})`))
+        reject(new FileReadError("corrupt", `the file reader could not start (exit code ${code})`))
       }
       worker.on("message", onReady)
       worker.once("exit", onExit)
@@ -89,7 +89,7 @@ export class WorkerPool {
   }
 
   private acquire(): Promise<Worker> {
-    if (this.closed) return Promise.reject(new RawReadError("unsupported", "the format reader is closed"))
+    if (this.closed) return Promise.reject(new FileReadError("unsupported", "the format reader is closed"))
     const worker = this.idle.pop()
     if (worker !== undefined) {
       worker.ref()
@@ -123,7 +123,7 @@ export class WorkerPool {
     timeoutMs: number,
     onMessage: (message: WorkerResponse) => void
   ): { readonly done: Promise<void>; readonly finish: (healthy: boolean) => void; readonly resetTimer: () => void } {
-    let settle: ((error?: RawReadError) => void) | undefined
+    let settle: ((error?: FileReadError) => void) | undefined
     let timer: NodeJS.Timeout | undefined
     let ended = false
     const done = new Promise<void>((resolve, reject) => {
@@ -135,7 +135,7 @@ export class WorkerPool {
       timer = setTimeout(() => {
         if (!cleanup()) return
         this.discard(worker)
-        settle?.(new RawReadError("too-large", `reading the file took longer than ${formatDuration(timeoutMs)}`))
+        settle?.(new FileReadError("too-large", `reading the file took longer than ${formatDuration(timeoutMs)}`))
       }, timeoutMs)
     }
     const onError = (error: unknown) => {
@@ -146,7 +146,7 @@ export class WorkerPool {
     const onExit = (code: number) => {
       if (!cleanup()) return
       this.live--
-      settle?.(new RawReadError("corrupt", `the file reader stopped unexpectedly (exit code ${code})`))
+      settle?.(new FileReadError("corrupt", `the file reader stopped unexpectedly (exit code ${code})`))
     }
     /** Ends the job once; false when it had already ended. */
     const cleanup = (): boolean => {
@@ -171,9 +171,9 @@ export class WorkerPool {
     return { done, finish, resetTimer }
   }
 
-  async profile(path: string, format: FileFormat, sheet: string | undefined, limits: TextLimits, batchSize: number, signal?: AbortSignal): Promise<FileProfile> {
+  async profile(request: ProfileRequest, signal?: AbortSignal): Promise<FileProfile> {
     const profile = await this.ask(
-      (id) => ({ id, op: "profile", path, format, sheet, limits, batchSize }),
+      (id) => ({ id, op: "profile", request }),
       (message) => (message.type === "profile" ? message.profile : undefined),
       signal
     )
@@ -182,10 +182,10 @@ export class WorkerPool {
     return { ...profile, previewRows }
   }
 
-  /** Scans bytes `range` of a CSV file (see operations.ts scanCsvRange). */
-  scan(path: string, range: CsvRange, limits: TextLimits, batchSize: number, signal?: AbortSignal): Promise<ProfileScan> {
+  /** Scans a byte range of a CSV file (see file-jobs.ts scanCsvRange). */
+  scan(request: ScanRequest, signal?: AbortSignal): Promise<ProfileScan> {
     return this.ask(
-      (id) => ({ id, op: "scan", path, range, limits, batchSize }),
+      (id) => ({ id, op: "scan", request }),
       (message) => (message.type === "scan" ? message.scan : undefined),
       signal
     )
@@ -199,15 +199,15 @@ export class WorkerPool {
   ): Promise<A> {
     const worker = await this.acquire()
     const id = this.nextId++
-    let result: { value: A } | { error: RawReadError } | undefined
+    let result: { value: A } | { error: FileReadError } | undefined
     const { done, finish } = this.job(worker, this.options.profileTimeoutMs, (message) => {
       if (message.id !== id) return
       const value = answer(message)
       result = value !== undefined
         ? { value }
         : message.type === "error"
-        ? { error: new RawReadError(message.kind, message.message) }
-        : { error: new RawReadError("corrupt", "unexpected answer from the file reader") }
+        ? { error: new FileReadError(message.kind, message.message) }
+        : { error: new FileReadError("corrupt", "unexpected answer from the file reader") }
       finish(true)
     })
     const abort = () => finish(false)
@@ -218,20 +218,13 @@ export class WorkerPool {
     } finally {
       signal?.removeEventListener("abort", abort)
     }
-    if (result === undefined) throw new RawReadError("corrupt", "profiling was interrupted")
+    if (result === undefined) throw new FileReadError("corrupt", "profiling was interrupted")
     if ("error" in result) throw result.error
     return result.value
   }
 
-  async *read(
-    path: string,
-    format: FileFormat,
-    profile: FileProfile,
-    target: ReadonlyArray<Column>,
-    limits: TextLimits,
-    batchSize: number,
-    part?: CsvPart
-  ): AsyncGenerator<ColumnBatch> {
+  /** Reads a profiled file (see file-jobs.ts readFile), under the read time cap between batches. */
+  async *read(request: ReadRequest): AsyncGenerator<ColumnBatch> {
     const worker = await this.acquire()
     const id = this.nextId++
     const inbox: Array<WorkerResponse> = []
@@ -245,15 +238,14 @@ export class WorkerPool {
       wake = undefined
       w?.()
     })
-    let failure: RawReadError | undefined
-    done.catch((error: RawReadError) => {
+    let failure: FileReadError | undefined
+    done.catch((error: FileReadError) => {
       failure = error
       const w = wake
       wake = undefined
       w?.()
     })
-    const request: WorkerRequest = { id, op: "read", path, format, profile, target, limits, batchSize, credits: READ_CREDITS, part }
-    worker.postMessage(request)
+    worker.postMessage({ id, op: "read", request, credits: READ_CREDITS } satisfies WorkerRequest)
     let finished = false
     try {
       for (;;) {
@@ -268,7 +260,7 @@ export class WorkerPool {
         }
         finished = true
         finish(true)
-        if (message.type === "error") throw new RawReadError(message.kind, message.message)
+        if (message.type === "error") throw new FileReadError(message.kind, message.message)
         return
       }
     } finally {
