@@ -47,8 +47,10 @@ export interface CatalogProxyOptions {
   readonly upstream: string
   /** Decides per call: undefined forwards it unchanged. */
   readonly fault?: (call: IncomingCall) => Fault | undefined | Promise<Fault | undefined>
-  /** Rewrites the headers sent upstream (e.g. swaps the client's token for the catalog's). */
-  readonly upstreamHeaders?: (call: IncomingCall) => Record<string, string>
+  /** Rewrites the headers sent upstream (e.g. swaps the client's token for the catalog's); undefined drops one. */
+  readonly upstreamHeaders?: (call: IncomingCall) => Record<string, string | undefined>
+  /** Rewrites a forwarded answer's body (e.g. adds vended credentials to a load result). */
+  readonly rewrite?: (call: IncomingCall, status: number, body: string) => string
   /** Answers a call itself (e.g. a token endpoint); undefined lets it through. */
   readonly handle?: (call: IncomingCall) => { readonly status: number; readonly body: unknown } | undefined
 }
@@ -106,13 +108,19 @@ export const startCatalogProxy = async (options: CatalogProxyOptions): Promise<C
       const own = options.handle?.(call)
       if (own !== undefined) return send(res, own.status, { "content-type": "application/json" }, JSON.stringify(own.body))
       const fault = await options.fault?.(call)
-      const headers = { ...passHeaders(call.headers), ...options.upstreamHeaders?.(call) }
+      const headers: Record<string, string> = {}
+      for (const [key, value] of Object.entries({ ...passHeaders(call.headers), ...options.upstreamHeaders?.(call) })) {
+        if (value !== undefined) headers[key] = value
+      }
       if (fault?.kind === "reset") return req.socket.destroy()
       if (fault?.kind === "hold") return fault.held()
       if (fault?.kind === "respond") {
         return send(res, fault.status, { "content-type": "application/json" }, JSON.stringify(fault.body ?? {}))
       }
-      const answer = await forward(options.upstream, call, headers)
+      const forwarded = await forward(options.upstream, call, headers)
+      const answer = options.rewrite === undefined
+        ? forwarded
+        : { ...forwarded, body: options.rewrite(call, forwarded.status, forwarded.body) }
       if (fault?.kind === "forward-then-reset") return req.socket.destroy()
       if (fault?.kind === "forward-then-hold") return fault.held()
       if (fault?.kind === "forward-then-respond") {
