@@ -20,7 +20,7 @@ import { isDeepStrictEqual } from "node:util"
 import { createTestDatabase } from "../support/postgres.ts"
 import { freePort, ISSUER } from "../support/server.ts"
 import { fmt } from "./support/measure.ts"
-import { loadAverage, startCommand, startServiceProcess } from "./support/service-process.ts"
+import { loadAverage, processCpuMs, startCommand, startServiceProcess } from "./support/service-process.ts"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5)
 if (!Number.isFinite(seconds) || seconds < 1 || seconds > 600) throw new Error("BENCH_SECONDS must be 1..600")
@@ -40,12 +40,16 @@ const load = (url: string, headers: Record<string, string>, duration: number) =>
     autocannon({ url, headers, connections, duration }, (error, result) => (error ? reject(error) : resolve(result)))
   })
 
-const measure = async (url: string, headers: Record<string, string>) => {
+/** req/s and latency seen by autocannon, and the server process's own CPU time per request (robust to a busy machine). */
+const measure = async (url: string, headers: Record<string, string>, pid: number) => {
   await load(url, headers, 1)
+  const cpuBefore = processCpuMs(pid)
   const r = await load(url, headers, seconds)
+  const cpuMs = processCpuMs(pid) - cpuBefore
   if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors, ${r.timeouts} timeouts`)
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 }
+  return { rps: r.requests.average, p99: r.latency.p99, cpuUs: (cpuMs * 1000) / r.requests.total }
 }
+type Measured = Awaited<ReturnType<typeof measure>>
 
 const startTwin = async (databaseUrl: string, jwksPath: string) => {
   const port = await freePort()
@@ -60,6 +64,7 @@ const startTwin = async (databaseUrl: string, jwksPath: string) => {
   })
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: () => new Promise<void>((resolve) => {
       child.once("exit", () => resolve())
       child.kill("SIGTERM")
@@ -76,7 +81,7 @@ const main = async () => {
   const twin = await startTwin(database.url, service.keys.jwksPath)
   console.log(`service: pid ${service.pid} (as npm start, DATABASE_URL = ${database.name} on 127.0.0.1:5432, pool 10); ` +
     `twin: node:http + pg (pool 10) + jose, same database, same JWKS and checks`)
-  const rows: Array<{ label: string; service: Array<{ rps: number; p99: number }>; twin: Array<{ rps: number; p99: number }>; ratios: Array<number> }> = []
+  const rows: Array<{ label: string; service: Array<Measured>; twin: Array<Measured>; ratios: Array<number> }> = []
   try {
     // Tenants with 0, 10 and 100 sources, created through the API.
     const endpoints: Array<{ label: string; path: string; tenant: string; token: string }> = []
@@ -110,16 +115,19 @@ const main = async () => {
         return { status: res.status, body: await res.json() }
       }))
       if (a!.status !== 200 || !isDeepStrictEqual(a, b)) throw new Error(`${e.label}: the twin's answer differs from the service's:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`)
-      const row = { label: e.label, service: [] as Array<{ rps: number; p99: number }>, twin: [] as Array<{ rps: number; p99: number }>, ratios: [] as Array<number> }
+      const row = { label: e.label, service: [] as Array<Measured>, twin: [] as Array<Measured>, ratios: [] as Array<number> }
       for (let run = 0; run < runs; run++) {
         const order = run % 2 === 0 ? ["service", "twin"] as const : ["twin", "service"] as const
-        const got: Record<string, { rps: number; p99: number }> = {}
-        for (const side of order) got[side] = await measure(`${side === "service" ? service.baseUrl : twin.baseUrl}${e.path}`, headers)
+        const got: Record<string, Measured> = {}
+        for (const side of order) {
+          got[side] = await measure(`${side === "service" ? service.baseUrl : twin.baseUrl}${e.path}`, headers, side === "service" ? service.pid : twin.pid)
+        }
         row.service.push(got["service"]!)
         row.twin.push(got["twin"]!)
         row.ratios.push(got["service"]!.rps / got["twin"]!.rps)
-        console.log(`  ${e.label} pair ${run + 1}/${runs}: service ${fmt(got["service"]!.rps, 0)} req/s (p99 ${got["service"]!.p99} ms), ` +
-          `twin ${fmt(got["twin"]!.rps, 0)} req/s (p99 ${got["twin"]!.p99} ms): ${fmt(100 * got["service"]!.rps / got["twin"]!.rps, 0)} %`)
+        console.log(`  ${e.label} pair ${run + 1}/${runs}: service ${fmt(got["service"]!.rps, 0)} req/s (p99 ${got["service"]!.p99} ms, ` +
+          `${fmt(got["service"]!.cpuUs, 0)} µs CPU/request), twin ${fmt(got["twin"]!.rps, 0)} req/s (p99 ${got["twin"]!.p99} ms, ` +
+          `${fmt(got["twin"]!.cpuUs, 0)} µs CPU/request): ${fmt(100 * got["service"]!.rps / got["twin"]!.rps, 0)} %`)
       }
       rows.push(row)
     }
@@ -130,18 +138,23 @@ const main = async () => {
   }
   const line = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
   console.log(`\n=== API throughput: medians of ${runs} pair(s), ${connections} connections, ${seconds} s each ===`)
-  console.log(line(["endpoint", "service req/s", "service p99", "twin req/s", "twin p99", "service ÷ twin"]))
-  console.log(line(Array(6).fill("---")))
+  console.log(line(["endpoint", "service req/s", "service p99", "service CPU/request", "twin req/s", "twin p99", "twin CPU/request", "service ÷ twin (req/s)", "twin ÷ service (CPU/request)"]))
+  console.log(line(Array(9).fill("---")))
   for (const r of rows) {
     console.log(line([
       r.label,
       fmt(median(r.service.map((x) => x.rps)), 0),
       `${fmt(median(r.service.map((x) => x.p99)), 0)} ms`,
+      `${fmt(median(r.service.map((x) => x.cpuUs)), 0)} µs`,
       fmt(median(r.twin.map((x) => x.rps)), 0),
       `${fmt(median(r.twin.map((x) => x.p99)), 0)} ms`,
-      `${fmt(100 * median(r.ratios), 0)} %`
+      `${fmt(median(r.twin.map((x) => x.cpuUs)), 0)} µs`,
+      `${fmt(100 * median(r.ratios), 0)} %`,
+      `${fmt(100 * median(r.service.map((x, i) => r.twin[i]!.cpuUs / x.cpuUs)), 0)} %`
     ]))
   }
+  console.log(`CPU/request: the server process's own CPU time (all threads, from /proc) over the requests it served; ` +
+    `on a busy machine it moves less than req/s.`)
   console.log(`bar: GET /api/v1/sources (100 rows) ≥ 50 % of the twin's req/s`)
   console.log(`\nload average at end: ${loadAverage()}`)
 }

@@ -162,6 +162,13 @@ export const sampleTreeRss = (pid: number, intervalMs = 50) => {
   }
 }
 
+/** CPU time (user + system, every thread) the process `pid` has used so far, in ms (Linux clock ticks are 10 ms). */
+export const processCpuMs = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
 /** `/proc/loadavg` as printed by the benchmarks at start and end (the machine may be shared). */
 export const loadAverage = () => {
   try {
