@@ -37,7 +37,9 @@ export const repositoryContract = <E>(name: string, repositories: Layer.Layer<Re
         const found = yield* sources.find(tenant, source.id)
         assert.isTrue(Option.isSome(found))
         assert.deepStrictEqual(plain(Option.getOrThrow(found)), plain(source))
-        assert.deepStrictEqual((yield* sources.list(tenant)).map((s) => s.id), [source.id])
+        // A list holds the summary: everything but the secret config and the discovered streams.
+        const { connectionConfig: _config, discovered: _discovered, ...summary } = source
+        assert.deepStrictEqual((yield* sources.list(tenant)).map(plain), [plain(summary)])
       }))
 
     it.effect("tenant isolation: another tenant sees nothing and changes nothing", () =>

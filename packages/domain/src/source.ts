@@ -49,3 +49,10 @@ export const Source = Schema.Struct({
   updatedAt: Schema.DateTimeUtc
 })
 export type Source = typeof Source.Type
+
+/**
+ * A source as lists show it: without its connection config (a secret, stored encrypted) and its
+ * discovered streams, which no list returns; reading a list never decrypts anything.
+ */
+export const SourceSummary = Source.mapFields(({ connectionConfig: _config, discovered: _discovered, ...rest }) => rest)
+export type SourceSummary = typeof SourceSummary.Type

@@ -1,5 +1,5 @@
 import { DateTime } from "effect"
-import type { ColumnWithSamples, ConnectionView, DiscoveredStream, FileImport, Source, SyncView } from "@ingest/domain"
+import type { ColumnWithSamples, ConnectionView, DiscoveredStream, FileImport, SourceSummary, SyncView } from "@ingest/domain"
 import { targetColumns } from "@ingest/domain"
 
 // Domain → wire. connectionConfig is deliberately absent from every view.
@@ -7,7 +7,7 @@ import { targetColumns } from "@ingest/domain"
 const iso = (dt: DateTime.Utc) => DateTime.formatIso(dt)
 const isoOrNull = (dt: DateTime.Utc | null) => (dt === null ? null : iso(dt))
 
-export const sourceView = (s: Source) => ({
+export const sourceView = (s: SourceSummary) => ({
   id: s.id,
   name: s.name,
   description: s.description,

@@ -78,7 +78,10 @@ export const SourceRepoMemory = Layer.effect(
       insert: table.insert,
       update: (source) => table.update(source),
       find: table.find,
-      list: table.list,
+      list: (tenantId) =>
+        table.list(tenantId).pipe(
+          Effect.map((all) => all.map(({ connectionConfig: _config, discovered: _discovered, ...summary }) => summary))
+        ),
       remove: table.remove
     })
   })

@@ -8,6 +8,7 @@ import {
   normalizePageRequest,
   Source,
   SourceRepo,
+  SourceSummary,
   Sync,
   SyncRepo
 } from "@ingest/domain"
@@ -63,6 +64,7 @@ export const SourceRepoSql = Layer.effect(
     const sql = yield* plainClient
     const cipher = yield* SecretCipher
     const decode = decodeWith(Source, "source")
+    const decodeSummaries = decodeWith(Schema.Array(SourceSummary), "source")
 
     const fromRow = (row: Row) =>
       Effect.gen(function*() {
@@ -130,10 +132,27 @@ export const SourceRepoSql = Layer.effect(
           Effect.flatMap((rows) => rows.length === 0 ? Effect.succeedNone : Effect.asSome(fromRow(rows[0]!))),
           Effect.withSpan("SourceRepoSql.find")
         ),
+      // Only what a summary holds: the encrypted config is neither read nor decrypted.
       list: (tenantId) =>
-        sql<Row>`SELECT * FROM sources WHERE tenant_id = ${tenantId} ORDER BY created_at, id`.pipe(
+        sql<Row>`SELECT id, tenant_id, name, description, connector_type, status, last_tested_at, last_error, engine_ref,
+            created_at, updated_at
+          FROM sources WHERE tenant_id = ${tenantId} ORDER BY created_at, id`.pipe(
           Effect.orDie,
-          Effect.flatMap((rows) => Effect.forEach(rows, fromRow)),
+          Effect.flatMap((rows) =>
+            decodeSummaries(rows.map((row) => ({
+              id: String(row.id),
+              tenantId: String(row.tenant_id),
+              name: row.name,
+              description: stringOrNullOf(row, "description"),
+              connectorType: row.connector_type,
+              status: row.status,
+              lastTestedAt: dateTimeOrNullOf(row, "last_tested_at"),
+              lastError: stringOrNullOf(row, "last_error"),
+              engineRef: stringOrNullOf(row, "engine_ref"),
+              createdAt: dateTimeOf(row, "created_at"),
+              updatedAt: dateTimeOf(row, "updated_at")
+            })))
+          ),
           Effect.withSpan("SourceRepoSql.list")
         ),
       remove: (tenantId, id) =>

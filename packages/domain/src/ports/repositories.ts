@@ -4,7 +4,7 @@ import type { Connection } from "../connection.ts"
 import type { Conflict } from "../errors.ts"
 import type { FileImport } from "../file-import.ts"
 import type { ConnectionId, FileId, SourceId, SyncId, TenantId } from "../ids.ts"
-import type { Source } from "../source.ts"
+import type { Source, SourceSummary } from "../source.ts"
 import type { Page, Sync, SyncPageRequest } from "../sync.ts"
 
 // Persistence ports. Every read and write is scoped by tenant; storage failures are defects
@@ -14,7 +14,8 @@ export class SourceRepo extends Context.Service<SourceRepo, {
   insert(source: Source): Effect.Effect<void>
   update(source: Source): Effect.Effect<void>
   find(tenantId: TenantId, id: SourceId): Effect.Effect<Option.Option<Source>>
-  list(tenantId: TenantId): Effect.Effect<ReadonlyArray<Source>>
+  /** The tenant's sources by creation time, without their secrets (see SourceSummary). */
+  list(tenantId: TenantId): Effect.Effect<ReadonlyArray<SourceSummary>>
   remove(tenantId: TenantId, id: SourceId): Effect.Effect<boolean>
 }>()("ingest/SourceRepo") {}
 
