@@ -75,6 +75,16 @@ describe("authentication", () => {
     expect(res.body.message).toMatch(/expired/i)
   })
 
+  it("a token accepted before is refused once it has expired (checked tokens are remembered only until their expiry)", async () => {
+    const signedAt = Date.now()
+    const shortLived = await service.keys.sign({ tenants: [tenant], permissions: [MANAGE] }, { issuer: ISSUER, expiresIn: "2s" })
+    expect((await api(service, shortLived, tenant)("GET", "/api/v1/sources")).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, signedAt + 2200 - Date.now())))
+    const res = await api(service, shortLived, tenant)("GET", "/api/v1/sources")
+    expect(res.status).toBe(401)
+    expect(res.body.message).toMatch(/expired/i)
+  })
+
   it("alg: none → 401", async () => {
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url")
     const token = `${b64({ alg: "none", typ: "JWT" })}.${b64({ tenants: [tenant], permissions: [MANAGE], iss: ISSUER, exp: Math.floor(Date.now() / 1000) + 600 })}.`

@@ -101,6 +101,25 @@ const describeFailure = (error: unknown): string => {
 const stringList = (value: unknown): Array<string> =>
   Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []
 
+/**
+ * A token whose signature and claims were checked is remembered (by its exact text) until it
+ * expires, for at most this long, so that a client's calls in a row do not verify the same
+ * signature again each time. A key withdrawn from the JWKS stops being trusted within this time.
+ */
+const verifiedForMillis = 60_000
+/** Tokens remembered at most (the oldest is forgotten first). */
+const verifiedTokens = 10_000
+
+const principalOf = (payload: jose.JWTPayload): Principal => {
+  const tenants = typeof payload["tenant_id"] === "string"
+    ? [payload["tenant_id"], ...stringList(payload["tenants"])]
+    : stringList(payload["tenants"])
+  const permissions = typeof payload["scope"] === "string"
+    ? [...payload["scope"].split(" ").filter((s) => s !== ""), ...stringList(payload["permissions"])]
+    : stringList(payload["permissions"])
+  return { subject: payload.sub ?? "", tenants: tenants.map((t) => t.toLowerCase()), permissions }
+}
+
 /** Verifies bearer tokens: signature, expiry, optional issuer/audience. */
 export class TokenVerifier extends Context.Service<TokenVerifier, {
   readonly mode: string
@@ -117,28 +136,39 @@ export class TokenVerifier extends Context.Service<TokenVerifier, {
               "Mint one with `npm run ingest -- token --tenant <uuid>`. Never run like this in production."
           )
         }
+        const verified = new Map<string, { readonly principal: Principal; readonly until: number }>()
+        const check = (token: string) =>
+          Effect.tryPromise({
+            try: () =>
+              jose.jwtVerify(token, keys, {
+                algorithms: allowedAlgorithms,
+                ...(settings.issuer !== undefined ? { issuer: settings.issuer } : {}),
+                ...(settings.audience !== undefined ? { audience: settings.audience } : {})
+              }),
+            catch: describeFailure
+          }).pipe(
+            Effect.map(({ payload }) => {
+              const principal = principalOf(payload)
+              const now = Date.now()
+              const until = Math.min(now + verifiedForMillis, typeof payload.exp === "number" ? payload.exp * 1000 : Infinity)
+              if (until > now) {
+                if (verified.size >= verifiedTokens) verified.delete(verified.keys().next().value!)
+                verified.set(token, { principal, until })
+              }
+              return principal
+            })
+          )
         return TokenVerifier.of({
           mode,
           verify: (token) =>
-            Effect.tryPromise({
-              try: () =>
-                jose.jwtVerify(token, keys, {
-                  algorithms: allowedAlgorithms,
-                  ...(settings.issuer !== undefined ? { issuer: settings.issuer } : {}),
-                  ...(settings.audience !== undefined ? { audience: settings.audience } : {})
-                }),
-              catch: describeFailure
-            }).pipe(
-              Effect.map(({ payload }): Principal => {
-                const tenants = typeof payload["tenant_id"] === "string"
-                  ? [payload["tenant_id"], ...stringList(payload["tenants"])]
-                  : stringList(payload["tenants"])
-                const permissions = typeof payload["scope"] === "string"
-                  ? [...payload["scope"].split(" ").filter((s) => s !== ""), ...stringList(payload["permissions"])]
-                  : stringList(payload["permissions"])
-                return { subject: payload.sub ?? "", tenants: tenants.map((t) => t.toLowerCase()), permissions }
-              })
-            )
+            Effect.suspend(() => {
+              const known = verified.get(token)
+              if (known !== undefined) {
+                if (known.until > Date.now()) return Effect.succeed(known.principal)
+                verified.delete(token)
+              }
+              return check(token)
+            })
         })
       })
     )
