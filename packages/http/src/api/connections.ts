@@ -32,6 +32,8 @@ export const ConnectionResponse = Schema.Struct({
 
 const params = { connectionId: ConnectionId }
 
+export const ConnectionListResponse = Schema.Array(ConnectionResponse)
+
 export class ConnectionsGroup extends HttpApiGroup.make("connections")
   .add(
     HttpApiEndpoint.post("create", "/", {
@@ -40,7 +42,7 @@ export class ConnectionsGroup extends HttpApiGroup.make("connections")
       success: ConnectionResponse.pipe(HttpApiSchema.status(201)),
       error: CommonErrors
     }),
-    HttpApiEndpoint.get("list", "/", { headers: TenantHeader, success: Schema.Array(ConnectionResponse), error: CommonErrors }),
+    HttpApiEndpoint.get("list", "/", { headers: TenantHeader, success: ConnectionListResponse, error: CommonErrors }),
     HttpApiEndpoint.get("get", "/:connectionId", { params, headers: TenantHeader, success: ConnectionResponse, error: CommonErrors }),
     HttpApiEndpoint.put("update", "/:connectionId", {
       params,

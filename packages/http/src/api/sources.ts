@@ -29,6 +29,7 @@ export const SourceResponse = Schema.Struct({
   createdAt: Timestamp,
   lastError: Schema.optional(Schema.NullOr(Schema.String))
 })
+export const SourceListResponse = Schema.Array(SourceResponse)
 export const DiscoverResponse = Schema.Struct({
   streams: Schema.Array(Schema.Struct({
     name: Schema.String,
@@ -52,7 +53,7 @@ export class SourcesGroup extends HttpApiGroup.make("sources")
       success: SourceResponse.pipe(HttpApiSchema.status(201)),
       error: CommonErrors
     }),
-    HttpApiEndpoint.get("list", "/", { headers: TenantHeader, success: Schema.Array(SourceResponse), error: CommonErrors }),
+    HttpApiEndpoint.get("list", "/", { headers: TenantHeader, success: SourceListResponse, error: CommonErrors }),
     HttpApiEndpoint.get("get", "/:sourceId", { params, headers: TenantHeader, success: SourceResponse, error: CommonErrors }),
     HttpApiEndpoint.put("update", "/:sourceId", {
       params,

@@ -1,9 +1,10 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { ConnectionService } from "@ingest/domain"
-import { Api, CurrentTenant } from "../api/index.ts"
+import { Api, ConnectionListResponse, CurrentTenant } from "../api/index.ts"
 import { handled } from "../error-mapping.ts"
 import { connectionView } from "../views.ts"
+import { listAnswer } from "./list-answer.ts"
 
 export const ConnectionsHandlers = HttpApiBuilder.group(Api, "connections", Effect.fn(function*(handlers) {
   const connections = yield* ConnectionService
@@ -11,7 +12,10 @@ export const ConnectionsHandlers = HttpApiBuilder.group(Api, "connections", Effe
     .handle("create", ({ payload }) =>
       CurrentTenant.use((tenant) => connections.create(tenant, payload).pipe(Effect.map(connectionView), handled)))
     .handle("list", () =>
-      CurrentTenant.use((tenant) => connections.list(tenant).pipe(Effect.map((all) => all.map(connectionView)), handled)))
+      CurrentTenant.use((tenant) => connections.list(tenant).pipe(
+        Effect.map((all) => listAnswer(ConnectionListResponse, all.map(connectionView))),
+        handled
+      )))
     .handle("get", ({ params }) =>
       CurrentTenant.use((tenant) => connections.get(tenant, params.connectionId).pipe(Effect.map(connectionView), handled)))
     .handle("update", ({ params, payload }) =>

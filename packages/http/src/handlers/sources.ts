@@ -1,9 +1,10 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { SourceService } from "@ingest/domain"
-import { ApiBadRequest, Api, CurrentTenant, maxConnectionConfigChars } from "../api/index.ts"
+import { ApiBadRequest, Api, CurrentTenant, maxConnectionConfigChars, SourceListResponse } from "../api/index.ts"
 import { handled, refuse } from "../error-mapping.ts"
 import { discoverView, sourceView } from "../views.ts"
+import { listAnswer } from "./list-answer.ts"
 
 const configTooLarge = (config: unknown) =>
   config !== undefined && JSON.stringify(config).length > maxConnectionConfigChars
@@ -18,7 +19,10 @@ export const SourcesHandlers = HttpApiBuilder.group(Api, "sources", Effect.fn(fu
         yield* configTooLarge(payload.connectionConfig)
         return sourceView(yield* sources.create(yield* CurrentTenant, payload).pipe(handled))
       }))
-    .handle("list", () => CurrentTenant.use((tenant) => sources.list(tenant).pipe(Effect.map((all) => all.map(sourceView)), handled)))
+    .handle("list", () =>
+      CurrentTenant.use((tenant) =>
+        sources.list(tenant).pipe(Effect.map((all) => listAnswer(SourceListResponse, all.map(sourceView))), handled)
+      ))
     .handle("get", ({ params }) => CurrentTenant.use((tenant) => sources.get(tenant, params.sourceId).pipe(Effect.map(sourceView), handled)))
     .handle("update", ({ params, payload }) =>
       Effect.gen(function*() {

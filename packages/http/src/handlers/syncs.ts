@@ -1,9 +1,10 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { SyncService } from "@ingest/domain"
-import { ApiBadRequest, Api, CurrentTenant, parseSort, sortFields } from "../api/index.ts"
+import { ApiBadRequest, Api, CurrentTenant, parseSort, sortFields, SyncPageResponse } from "../api/index.ts"
 import { handled, refuse } from "../error-mapping.ts"
 import { syncView } from "../views.ts"
+import { listAnswer } from "./list-answer.ts"
 
 export const SyncsHandlers = HttpApiBuilder.group(Api, "syncs", Effect.fn(function*(handlers) {
   const syncs = yield* SyncService
@@ -27,6 +28,6 @@ export const SyncsHandlers = HttpApiBuilder.group(Api, "syncs", Effect.fn(functi
           size: query.size ?? 20,
           sort
         }).pipe(handled)
-        return { ...page, content: page.content.map(syncView) }
+        return listAnswer(SyncPageResponse, { ...page, content: page.content.map(syncView) })
       }))
 }))
