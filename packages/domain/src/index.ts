@@ -1,3 +1,4 @@
+export * from "./append.ts"
 export * from "./batch.ts"
 export * from "./columns.ts"
 export * from "./connection.ts"

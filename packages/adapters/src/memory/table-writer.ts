@@ -1,4 +1,4 @@
-import { canAppend, cellsOf, Invalid, isIdentifier, TableWriter } from "@ingest/domain"
+import { canAppend, cellsOf, describeType, Invalid, isIdentifier, TableWriter } from "@ingest/domain"
 import type { CellValue, Column, TableIdent, WriteRequest, WriteResult } from "@ingest/domain"
 import { Effect, Layer, Option, Stream } from "effect"
 
@@ -32,9 +32,6 @@ export interface MemoryTableWriter {
 }
 
 export const tableKey = (table: TableIdent): string => [...table.namespace, table.name].join(".")
-
-const describeType = (c: Column) =>
-  c.type === "DECIMAL" && c.precision !== undefined ? `DECIMAL(${c.precision},${c.scale ?? 0})` : c.type
 
 const validate = (request: WriteRequest<unknown>): Invalid | undefined => {
   const { table, columns } = request

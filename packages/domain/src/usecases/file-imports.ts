@@ -1,4 +1,5 @@
 import { Context, DateTime, Effect, Layer, Option, Ref, Stream } from "effect"
+import { canAppend, describeType } from "../append.ts"
 import type { Column } from "../columns.ts"
 import { isIdentifier, sanitizeIdentifier } from "../columns.ts"
 import { Conflict, Invalid, NotFound, UnreadableFile } from "../errors.ts"
@@ -309,21 +310,4 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
   })
 }) {
   static readonly layer = Layer.effect(this, this.make)
-}
-
-const describeType = (c: Column) =>
-  c.type === "DECIMAL" && c.precision !== undefined ? `DECIMAL(${c.precision},${c.scale ?? 0})` : c.type
-
-/** Whether values of `incoming` can be appended to an existing column without loss. */
-export const canAppend = (existing: Column, incoming: Column): boolean => {
-  if (existing.type === incoming.type) {
-    if (existing.type !== "DECIMAL") return true
-    return (existing.scale ?? 0) === (incoming.scale ?? 0) && (existing.precision ?? 38) >= (incoming.precision ?? 38)
-  }
-  if (existing.type === "STRING") return true
-  if (existing.type === "DOUBLE") return incoming.type === "INTEGER"
-  if (existing.type === "DECIMAL") return incoming.type === "INTEGER"
-  if (existing.type === "TIMESTAMP") return incoming.type === "DATE"
-  if (existing.type === "TIMESTAMP_TZ") return incoming.type === "DATE"
-  return false
 }
