@@ -67,6 +67,7 @@ export const repositoryContract = <E>(name: string, repositories: Layer.Layer<Re
         assert.deepStrictEqual(yield* sources.list(stranger), [])
         assert.deepStrictEqual(yield* connections.list(stranger), [])
         assert.deepStrictEqual(yield* files.list(stranger), [])
+        assert.strictEqual((yield* files.page(stranger, { page: 0, size: 10 })).totalElements, 0)
         assert.strictEqual(yield* connections.countBySource(stranger, source.id), 0)
         const page = yield* syncs.page(stranger, { connectionId: connection.id, page: 0, size: 10, sort: { field: "startedAt", direction: "desc" } })
         assert.strictEqual(page.totalElements, 0)
@@ -287,6 +288,22 @@ export const repositoryContract = <E>(name: string, repositories: Layer.Layer<Re
         assert.deepStrictEqual(yield* connections.listDue(now, 100), [])
         assert.isNull(Option.getOrThrow(yield* connections.find(tenant, later.id)).nextRunAt)
         assert.isFalse(yield* connections.advanceSchedule(tenant, manual.id, now, next))
+      }))
+
+    it.effect("file imports page newest first, with the page shape of the sync history", () =>
+      Effect.gen(function*() {
+        const files = yield* FileImportRepo
+        const tenant = newTenant()
+        const made = [0, 1, 2, 3, 4].map((i) => makeFileImport(tenant, { createdAt: at(`2024-03-0${i + 1}T08:00:00.000Z`) }))
+        for (const file of [made[2]!, made[0]!, made[4]!, made[1]!, made[3]!]) yield* files.insert(file)
+        yield* files.insert(makeFileImport(newTenant()))
+        const first = yield* files.page(tenant, { page: 0, size: 2 })
+        assert.deepStrictEqual(first.content.map((f) => f.id), [made[4]!.id, made[3]!.id])
+        assert.deepStrictEqual({ ...first, content: [] }, { content: [], totalElements: 5, totalPages: 3, number: 0, size: 2 })
+        const last = yield* files.page(tenant, { page: 2, size: 2 })
+        assert.deepStrictEqual(last.content.map((f) => f.id), [made[0]!.id])
+        assert.deepStrictEqual(plain(last.content[0]!), plain(made[0]!))
+        assert.deepStrictEqual((yield* files.page(tenant, { page: 9, size: 2 })).content, [])
       }))
 
     it.effect("file import round trip keeps the profile (including the column order of preview rows)", () =>

@@ -1,5 +1,5 @@
 import { DateTime } from "effect"
-import type { Page, Sync, SyncPageRequest, SyncSortField } from "./sync.ts"
+import type { Page, PageRequest, Sync, SyncPageRequest, SyncSortField } from "./sync.ts"
 
 // The paging rules every SyncRepo follows: page and size clamped into range, the page shape, and
 // the order of syncs. Order: the chosen field (NULLs last in both directions; status compared by
@@ -15,13 +15,15 @@ export interface NormalizedPageRequest extends SyncPageRequest {
 }
 
 /** Clamps page and size into their valid ranges (the HTTP layer validates them first). */
-export const normalizePageRequest = (request: SyncPageRequest): NormalizedPageRequest => {
+export const clampPage = (request: PageRequest): PageRequest & { readonly offset: number } => {
   const size = Math.min(maxPageSize, Math.max(1, Math.trunc(Number.isFinite(request.size) ? request.size : 20)))
   const page = Math.min(maxPageNumber, Math.max(0, Math.trunc(Number.isFinite(request.page) ? request.page : 0)))
-  return { ...request, page, size, offset: page * size }
+  return { page, size, offset: page * size }
 }
 
-export const makePage = <A>(content: ReadonlyArray<A>, total: number, request: NormalizedPageRequest): Page<A> => ({
+export const normalizePageRequest = (request: SyncPageRequest): NormalizedPageRequest => ({ ...request, ...clampPage(request) })
+
+export const makePage = <A>(content: ReadonlyArray<A>, total: number, request: PageRequest): Page<A> => ({
   content,
   totalElements: total,
   totalPages: Math.ceil(total / request.size),

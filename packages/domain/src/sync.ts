@@ -33,10 +33,14 @@ export type Sync = typeof Sync.Type
 export const SyncSortField = Schema.Literals(["startedAt", "completedAt", "status"])
 export type SyncSortField = typeof SyncSortField.Type
 
-export interface SyncPageRequest {
-  readonly connectionId: ConnectionId | undefined
+/** A zero-based page of a list and its size. */
+export interface PageRequest {
   readonly page: number
   readonly size: number
+}
+
+export interface SyncPageRequest extends PageRequest {
+  readonly connectionId: ConnectionId | undefined
   readonly sort: { readonly field: SyncSortField; readonly direction: "asc" | "desc" }
 }
 

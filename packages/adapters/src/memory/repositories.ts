@@ -3,6 +3,7 @@ import {
   ConnectionRepo,
   FileImportRepo,
   isActiveSync,
+  clampPage,
   makePage,
   normalizePageRequest,
   SourceRepo,
@@ -210,7 +211,13 @@ export const FileImportRepoMemory = Layer.effect(
       insert: table.insert,
       update: (file) => table.update(file),
       find: table.find,
-      list: table.list
+      list: table.list,
+      page: (tenantId, request) =>
+        table.list(tenantId).pipe(Effect.map((all) => {
+          const clamped = clampPage(request)
+          const newestFirst = [...all].reverse()
+          return makePage(newestFirst.slice(clamped.offset, clamped.offset + clamped.size), all.length, clamped)
+        }))
     })
   })
 )

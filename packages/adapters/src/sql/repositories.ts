@@ -1,5 +1,6 @@
 import {
   activeSyncConflict,
+  clampPage,
   Connection,
   ConnectionRepo,
   FileImport,
@@ -447,7 +448,17 @@ export const FileImportRepoSql = Layer.effect(
           Effect.orDie,
           Effect.flatMap((rows) => Effect.forEach(rows, fromRow)),
           Effect.withSpan("FileImportRepoSql.list")
-        )
+        ),
+      page: (tenantId, request) =>
+        Effect.gen(function*() {
+          const clamped = clampPage(request)
+          const [counted, rows] = yield* Effect.all([
+            sql<Row>`SELECT count(*)::int AS n FROM file_imports WHERE tenant_id = ${tenantId}`,
+            sql<Row>`SELECT * FROM file_imports WHERE tenant_id = ${tenantId}
+              ORDER BY created_at DESC, id DESC LIMIT ${clamped.size} OFFSET ${clamped.offset}`
+          ])
+          return makePage(yield* Effect.forEach(rows, fromRow), numberOf(counted[0]!, "n"), clamped)
+        }).pipe(Effect.orDie, Effect.withSpan("FileImportRepoSql.page"))
     })
   })
 )

@@ -5,7 +5,7 @@ import type { Conflict } from "../errors.ts"
 import type { FileImport } from "../file-import.ts"
 import type { ConnectionId, FileId, SourceId, SyncId, TenantId } from "../ids.ts"
 import type { Source, SourceSummary } from "../source.ts"
-import type { Page, Sync, SyncPageRequest } from "../sync.ts"
+import type { Page, PageRequest, Sync, SyncPageRequest } from "../sync.ts"
 
 // Persistence ports. Every read and write is scoped by tenant; storage failures are defects
 // (the HTTP layer answers them with 500), so the error channels carry only domain outcomes.
@@ -56,4 +56,6 @@ export class FileImportRepo extends Context.Service<FileImportRepo, {
   update(file: FileImport): Effect.Effect<void>
   find(tenantId: TenantId, id: FileId): Effect.Effect<Option.Option<FileImport>>
   list(tenantId: TenantId): Effect.Effect<ReadonlyArray<FileImport>>
+  /** The tenant's files, newest first (then id descending); see clampPage for the page rules. */
+  page(tenantId: TenantId, request: PageRequest): Effect.Effect<Page<FileImport>>
 }>()("ingest/FileImportRepo") {}

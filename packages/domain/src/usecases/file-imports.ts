@@ -300,6 +300,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
     return {
       get,
       list: files.list,
+      page: files.page,
       upload,
       updateSchema,
       execute,
