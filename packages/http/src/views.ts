@@ -101,6 +101,14 @@ export const fileJobView = (f: FileImport) => ({
   createdAt: iso(f.createdAt)
 })
 
+/** A file in the import history (newest first). */
+export const importSummaryView = (f: FileImport) => ({
+  ...importStatusView(f),
+  fileFormat: f.fileFormat,
+  fileSize: f.fileSize,
+  createdAt: iso(f.createdAt)
+})
+
 export const importStatusView = (f: FileImport) => ({
   id: f.id,
   fileName: f.fileName,

@@ -54,10 +54,34 @@ export const ImportStatusResponse = Schema.Struct({
   targetSchema: Schema.NullOr(Schema.String)
 })
 
+/** One file of the import history: its status plus what was uploaded and when. */
+export const ImportSummaryResponse = Schema.Struct({
+  ...ImportStatusResponse.fields,
+  fileFormat: FileFormat,
+  fileSize: Schema.Number,
+  createdAt: Timestamp
+})
+export const ImportPageResponse = Schema.Struct({
+  content: Schema.Array(ImportSummaryResponse),
+  totalElements: Schema.Number,
+  totalPages: Schema.Number,
+  number: Schema.Number,
+  size: Schema.Number
+})
+
 const params = { fileId: FileId }
 
 export class FilesGroup extends HttpApiGroup.make("files")
   .add(
+    HttpApiEndpoint.get("list", "/", {
+      headers: TenantHeader,
+      query: {
+        page: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))),
+        size: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1), Schema.isLessThanOrEqualTo(1000))))
+      },
+      success: ImportPageResponse,
+      error: CommonErrors
+    }),
     HttpApiEndpoint.post("upload", "/upload", {
       headers: TenantHeader,
       query: { sheet: Schema.optional(Schema.String.pipe(Schema.check(Schema.isMaxLength(255)))) },

@@ -5,13 +5,19 @@ import { FileImportService, UnreadableFile } from "@ingest/domain"
 import { ApiBadRequest, ApiPayloadTooLarge, Api, CurrentTenant } from "../api/index.ts"
 import { handled, refuse } from "../error-mapping.ts"
 import { UploadSettings } from "../settings.ts"
-import { fileJobView, importStatusView, previewView, uploadView } from "../views.ts"
+import { fileJobView, importStatusView, importSummaryView, previewView, uploadView } from "../views.ts"
 
 export const FilesHandlers = HttpApiBuilder.group(Api, "files", Effect.fn(function*(handlers) {
   const files = yield* FileImportService
   const settings = yield* UploadSettings
   const tooLarge = `File is larger than the upload limit of ${settings.maxUploadBytes} bytes`
   return handlers
+    .handle("list", ({ query }) =>
+      CurrentTenant.use((tenant) =>
+        files.page(tenant, { page: query.page ?? 0, size: query.size ?? 20 }).pipe(
+          Effect.map((page) => ({ ...page, content: page.content.map(importSummaryView) }))
+        )
+      ))
     .handle("upload", ({ payload, query }) =>
       Effect.gen(function*() {
         const tenant = yield* CurrentTenant
