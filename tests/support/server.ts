@@ -56,9 +56,12 @@ export interface RunningService {
 /**
  * Starts the real service (HTTP server, background workers) on a random loopback port with a
  * temp data dir and the given environment (e.g. DATABASE_URL). Tokens are checked against
- * `keys` (a JWKS file), as in production.
+ * `keys` (a JWKS file), as in production, unless `devAuth` runs it in dev auth mode.
  */
-export const startService = async (env: Record<string, string> = {}): Promise<RunningService> => {
+export const startService = async (
+  env: Record<string, string> = {},
+  options: { readonly devAuth?: boolean } = {}
+): Promise<RunningService> => {
   const dataDir = mkdtempSync(path.join(tmpdir(), "ingest-test-"))
   const keys = await makeTestKeys(dataDir)
   const port = await freePort()
@@ -66,8 +69,8 @@ export const startService = async (env: Record<string, string> = {}): Promise<Ru
     INGEST_PORT: String(port),
     INGEST_HOST: "127.0.0.1",
     INGEST_DATA_DIR: dataDir,
-    INGEST_AUTH_JWKS_URL: keys.jwksPath,
-    INGEST_AUTH_ISSUER: "https://idp.test",
+    // dev auth mode: no JWKS, tokens signed by the key pair under the data dir
+    ...(options.devAuth === true ? {} : { INGEST_AUTH_JWKS_URL: keys.jwksPath, INGEST_AUTH_ISSUER: "https://idp.test" }),
     INGEST_LOG_LEVEL: process.env.INGEST_LOG_LEVEL ?? "Warn",
     ...env
   })

@@ -1,4 +1,4 @@
-import { Console, Effect, Layer, References, Runtime } from "effect"
+import { Console, Effect, Layer, Option, References, Runtime } from "effect"
 import { HttpRouter } from "effect/http"
 import { SqlClient } from "effect/sql"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -8,7 +8,8 @@ import type { AppConfig } from "@ingest/adapters/config"
 import { checkConfig } from "@ingest/adapters/config"
 import { makeAppLayer, makeBackgroundLayer } from "@ingest/adapters/app/layers"
 import { TableCatalog } from "@ingest/adapters/iceberg/table-catalog"
-import { TokenVerifier } from "./auth.ts"
+import { mintDevToken, TokenVerifier } from "./auth.ts"
+import { ConsoleDevTokens } from "./console.ts"
 import { AppRoutes } from "./server.ts"
 import { Readiness, UploadSettings } from "./settings.ts"
 
@@ -31,12 +32,21 @@ const ReadinessLive = Layer.effect(
   })
 )
 
+/** In dev auth mode the console may mint tokens (for loopback requests only, see console.ts). */
+const devTokenMinter = (config: AppConfig) =>
+  config.auth.jwksUrl === undefined
+    ? Option.some((tenantId: string) =>
+      mintDevToken(config.dataDir, { tenants: [tenantId], issuer: config.auth.issuer, audience: config.auth.audience, expiresIn: "8h" })
+    )
+    : Option.none()
+
 /** The HTTP routes with everything they need, without a listening server (tests serve them too). */
 export const makeHttpLayer = (config: AppConfig) =>
   AppRoutes.pipe(
     Layer.provide([
       TokenVerifier.layer({ ...config.auth, dataDir: config.dataDir }),
       Layer.succeed(UploadSettings, UploadSettings.of({ maxUploadBytes: config.maxUploadBytes })),
+      Layer.succeed(ConsoleDevTokens, ConsoleDevTokens.of({ mint: devTokenMinter(config) })),
       ReadinessLive
     ])
   )

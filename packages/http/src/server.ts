@@ -5,6 +5,7 @@ import { ApiBadRequest, Api, errorBody, RequestValidation } from "./api/index.ts
 import { AuthenticationLive, TenantAccessLive } from "./auth.ts"
 import { pathOf } from "./error-mapping.ts"
 import { ApiHandlers } from "./handlers/index.ts"
+import { ConsoleRoutes } from "./console.ts"
 import { IcebergCatalogRoutes } from "./iceberg-catalog/index.ts"
 import { Readiness } from "./settings.ts"
 
@@ -81,10 +82,11 @@ export const ApiRoutes = Layer.mergeAll(
   NotFoundRoute
 )
 
-/** Every route of the service; needs the use-case services, TokenVerifier, UploadSettings and Readiness. */
+/** Every route of the service; needs the use-case services, TokenVerifier, UploadSettings, Readiness and ConsoleDevTokens. */
 export const AppRoutes = Layer.mergeAll(
   ApiRoutes,
   HttpApiScalar.layer(Api, { path: "/api/v1/docs" }),
   IcebergCatalogRoutes,
+  ConsoleRoutes,
   HealthRoutes
 )
