@@ -277,3 +277,36 @@ Order ID,Customer Name,Amount,Channel
     expect(browser.problems).toEqual([])
   })
 })
+
+describe.skipIf(!hasChromium)("console sign-in in dev auth mode", () => {
+  let devDb: ReturnType<typeof createTestDatabase>
+  let devService: RunningService
+  let devBrowser: Browser
+
+  beforeAll(async () => {
+    devDb = createTestDatabase()
+    devService = await startService({ DATABASE_URL: devDb.url }, { devAuth: true })
+    devBrowser = await launchBrowser()
+  }, 180_000)
+  afterAll(async () => {
+    await devBrowser?.close()
+    await devService?.stop()
+    devDb?.drop()
+  })
+
+  it("offers a dev token on this machine; the session lives in sessionStorage only and ends on sign-out", async () => {
+    const page = await devBrowser.newPage()
+    await page.goto(`${devService.baseUrl}/console/sources`)
+    await page.getByLabel("Tenant id for the dev token").fill(tenant)
+    await screenshot(page, "sign-in-dev-1280")
+    await page.getByRole("button", { name: "Use a dev token" }).click()
+    await page.getByRole("heading", { name: "Sources", level: 1 }).waitFor()
+    expect(await page.getByRole("banner").textContent()).toContain(tenant)
+    expect(await page.evaluate("sessionStorage.getItem('ingest.console.tenant')")).toBe(tenant)
+    expect(await page.evaluate("Object.keys(localStorage).filter((k) => localStorage.getItem(k).split('.').length === 3)")).toEqual([])
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await page.getByRole("button", { name: "Sign in" }).waitFor()
+    expect(await page.evaluate("sessionStorage.length")).toBe(0)
+    await page.close()
+  })
+})

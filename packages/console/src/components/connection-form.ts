@@ -88,7 +88,7 @@ export const ConnectionForm = ({ client, source, streams, onCreated }: {
       <label class="choice"><input type="radio" name="schedule" checked=${scheduled} onChange=${() => setScheduled(true)} /> On a cron schedule (UTC)</label>
       ${scheduled
         ? html`<label for="cron">Cron expression (minute hour day-of-month month day-of-week)</label>
-          <input id="cron" value=${cron} spellcheck="false" autocomplete="off" aria-describedby="cron-runs"
+          <input id="cron" value=${cron} spellcheck=${false} autocomplete="off" aria-describedby="cron-runs"
             onInput=${(e: Event) => setCron((e.target as HTMLInputElement).value)} />
           <div id="cron-runs" aria-live="polite">
             ${runs !== undefined && runs.ok

@@ -74,7 +74,7 @@ export const ColumnEditor = ({ preview, choices, onChange, disabled }: {
             <td>
               <label class="visually-hidden" for=${`${id}-name`}>Name in the table for ${c.name}</label>
               <input id=${`${id}-name`} class="name-input" value=${choice.target} disabled=${disabled || !choice.include}
-                spellcheck="false" autocomplete="off"
+                spellcheck=${false} autocomplete="off"
                 onInput=${(e: Event) => onChange(c.name, { ...choice, target: (e.target as HTMLInputElement).value })} />
               ${choice.include && finalName !== choice.target && finalName !== ""
                 ? html`<div class="help">saved as <code>${finalName}</code></div>`

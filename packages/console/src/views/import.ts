@@ -195,13 +195,13 @@ const FileWizard = ({ client, upload }: { client: Client; upload: Upload }) => {
     <div class="target">
       <div class="field">
         <label for="namespace">Namespace</label>
-        <input id="namespace" list="namespace-list" value=${namespace} disabled=${locked} spellcheck="false" autocomplete="off"
+        <input id="namespace" list="namespace-list" value=${namespace} disabled=${locked} spellcheck=${false} autocomplete="off"
           onInput=${(e: Event) => setNamespace((e.target as HTMLInputElement).value)} />
         <datalist id="namespace-list">${(namespaces.data ?? []).map((n) => html`<option value=${n}></option>`)}</datalist>
       </div>
       <div class="field">
         <label for="table">Table</label>
-        <input id="table" list="table-list" value=${table} disabled=${locked} spellcheck="false" autocomplete="off"
+        <input id="table" list="table-list" value=${table} disabled=${locked} spellcheck=${false} autocomplete="off"
           onInput=${(e: Event) => setTable((e.target as HTMLInputElement).value)} />
         <datalist id="table-list">${(tables.data ?? []).map((t) => html`<option value=${t}></option>`)}</datalist>
       </div>

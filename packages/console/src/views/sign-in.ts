@@ -86,9 +86,9 @@ export const SignIn = ({ onSignedIn, reason }: { onSignedIn: (session: Session) 
     <form onSubmit=${submit} class="card" aria-labelledby="token-heading">
       <h2 id="token-heading">Use a token</h2>
       <label for="token">Bearer token</label>
-      <textarea id="token" name="token" rows="4" spellcheck="false" autocomplete="off" required
+      <textarea id="token" name="token" rows="4" spellcheck=${false} autocomplete="off" required
         aria-describedby="token-help" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLTextAreaElement).value)}></textarea>
-      <p id="token-help" class="help">From your identity provider, or <code>npm run ingest -- token --tenant &lt;uuid&gt;</code> in dev mode.</p>
+      <p id="token-help" class="help">From your identity provider, or <code>${"npm run ingest -- token --tenant <uuid>"}</code> in dev mode.</p>
       ${trimmed !== "" && claims === undefined ? html`<p class="warning">This does not look like a JWT; the service will likely refuse it.</p>` : null}
       ${claims === undefined ? null : html`<dl class="facts">
         <dt>Subject</dt><dd>${claims.subject ?? "—"}</dd>
@@ -102,7 +102,7 @@ export const SignIn = ({ onSignedIn, reason }: { onSignedIn: (session: Session) 
           </select>`
         : none
         ? html`<label for="tenant">Tenant id</label>
-          <input id="tenant" value=${tenant} autocomplete="off" spellcheck="false" placeholder="00000000-0000-0000-0000-000000000000"
+          <input id="tenant" value=${tenant} autocomplete="off" spellcheck=${false} placeholder="00000000-0000-0000-0000-000000000000"
             onInput=${(e: Event) => setTenant((e.target as HTMLInputElement).value)} />`
         : html`<p>Tenant <code>${tenant}</code></p>`}
       <div class="actions"><button type="submit" disabled=${busy}>${busy ? "Checking…" : "Sign in"}</button></div>
@@ -111,8 +111,8 @@ export const SignIn = ({ onSignedIn, reason }: { onSignedIn: (session: Session) 
       ? html`<form onSubmit=${useDevToken} class="card" aria-labelledby="dev-heading">
         <h2 id="dev-heading">Dev mode</h2>
         <p>The service runs without an identity provider (dev auth mode) and you are on the same machine, so it can mint a token for you.</p>
-        <label for="dev-tenant">Tenant id</label>
-        <input id="dev-tenant" value=${devTenant} autocomplete="off" spellcheck="false"
+        <label for="dev-tenant">Tenant id for the dev token</label>
+        <input id="dev-tenant" value=${devTenant} autocomplete="off" spellcheck=${false}
           onInput=${(e: Event) => setDevTenant((e.target as HTMLInputElement).value)} />
         <div class="actions">
           <button type="submit" disabled=${busy}>Use a dev token</button>

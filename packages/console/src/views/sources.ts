@@ -134,7 +134,7 @@ const NewSource = ({ client, onCreated }: { client: Client; onCreated: (source: 
     <label for="source-description">Description (optional)</label>
     <input id="source-description" value=${description} autocomplete="off" onInput=${(e: Event) => setDescription((e.target as HTMLInputElement).value)} />
     <label for="source-config">Connection configuration (JSON)</label>
-    <textarea id="source-config" class="code" rows="10" spellcheck="false" autocomplete="off" aria-describedby="config-help config-check"
+    <textarea id="source-config" class="code" rows="10" spellcheck=${false} autocomplete="off" aria-describedby="config-help config-check"
       aria-invalid=${!parsed.ok} value=${config}
       onInput=${(e: Event) => { setTouched(true); setConfig((e.target as HTMLTextAreaElement).value) }}></textarea>
     <p id="config-help" class="help">Stored encrypted. Passwords and keys are never shown again once saved.</p>

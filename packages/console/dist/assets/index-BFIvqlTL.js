@@ -105,7 +105,7 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
             <td>
               <label class="visually-hidden" for=${`${s}-name`}>Name in the table for ${e.name}</label>
               <input id=${`${s}-name`} class="name-input" value=${a.target} disabled=${r||!a.include}
-                spellcheck="false" autocomplete="off"
+                spellcheck=${!1} autocomplete="off"
                 onInput=${t=>n(e.name,{...a,target:t.target.value})} />
               ${a.include&&o!==a.target&&o!==``?F`<div class="help">saved as <code>${o}</code></div>`:null}
             </td>
@@ -172,13 +172,13 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
     <div class="target">
       <div class="field">
         <label for="namespace">Namespace</label>
-        <input id="namespace" list="namespace-list" value=${a} disabled=${T} spellcheck="false" autocomplete="off"
+        <input id="namespace" list="namespace-list" value=${a} disabled=${T} spellcheck=${!1} autocomplete="off"
           onInput=${e=>o(e.target.value)} />
         <datalist id="namespace-list">${(m.data??[]).map(e=>F`<option value=${e}></option>`)}</datalist>
       </div>
       <div class="field">
         <label for="table">Table</label>
-        <input id="table" list="table-list" value=${s} disabled=${T} spellcheck="false" autocomplete="off"
+        <input id="table" list="table-list" value=${s} disabled=${T} spellcheck=${!1} autocomplete="off"
           onInput=${e=>c(e.target.value)} />
         <datalist id="table-list">${(g.data??[]).map(e=>F`<option value=${e}></option>`)}</datalist>
       </div>
@@ -242,9 +242,9 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
     <form onSubmit=${_} class="card" aria-labelledby="token-heading">
       <h2 id="token-heading">Use a token</h2>
       <label for="token">Bearer token</label>
-      <textarea id="token" name="token" rows="4" spellcheck="false" autocomplete="off" required
+      <textarea id="token" name="token" rows="4" spellcheck=${!1} autocomplete="off" required
         aria-describedby="token-help" value=${n} onInput=${e=>r(e.target.value)}></textarea>
-      <p id="token-help" class="help">From your identity provider, or <code>npm run ingest -- token --tenant &lt;uuid&gt;</code> in dev mode.</p>
+      <p id="token-help" class="help">From your identity provider, or <code>${`npm run ingest -- token --tenant <uuid>`}</code> in dev mode.</p>
       ${m!==``&&h===void 0?F`<p class="warning">This does not look like a JWT; the service will likely refuse it.</p>`:null}
       ${h===void 0?null:F`<dl class="facts">
         <dt>Subject</dt><dd>${h.subject??`—`}</dd>
@@ -255,15 +255,15 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
           <select id="tenant" value=${i} onChange=${e=>a(e.target.value)}>
             ${h.tenants.map(e=>F`<option value=${e}>${e}</option>`)}
           </select>`:b?F`<label for="tenant">Tenant id</label>
-          <input id="tenant" value=${i} autocomplete="off" spellcheck="false" placeholder="00000000-0000-0000-0000-000000000000"
+          <input id="tenant" value=${i} autocomplete="off" spellcheck=${!1} placeholder="00000000-0000-0000-0000-000000000000"
             onInput=${e=>a(e.target.value)} />`:F`<p>Tenant <code>${i}</code></p>`}
       <div class="actions"><button type="submit" disabled=${c}>${c?`Checking…`:`Sign in`}</button></div>
     </form>
     ${u?F`<form onSubmit=${v} class="card" aria-labelledby="dev-heading">
         <h2 id="dev-heading">Dev mode</h2>
         <p>The service runs without an identity provider (dev auth mode) and you are on the same machine, so it can mint a token for you.</p>
-        <label for="dev-tenant">Tenant id</label>
-        <input id="dev-tenant" value=${f} autocomplete="off" spellcheck="false"
+        <label for="dev-tenant">Tenant id for the dev token</label>
+        <input id="dev-tenant" value=${f} autocomplete="off" spellcheck=${!1}
           onInput=${e=>p(e.target.value)} />
         <div class="actions">
           <button type="submit" disabled=${c}>Use a dev token</button>
@@ -293,7 +293,7 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
       <label class="choice"><input type="radio" name="schedule" checked=${!f} onChange=${()=>p(!1)} /> Manual only</label>
       <label class="choice"><input type="radio" name="schedule" checked=${f} onChange=${()=>p(!0)} /> On a cron schedule (UTC)</label>
       ${f?F`<label for="cron">Cron expression (minute hour day-of-month month day-of-week)</label>
-          <input id="cron" value=${m} spellcheck="false" autocomplete="off" aria-describedby="cron-runs"
+          <input id="cron" value=${m} spellcheck=${!1} autocomplete="off" aria-describedby="cron-runs"
             onInput=${e=>h(e.target.value)} />
           <div id="cron-runs" aria-live="polite">
             ${C!==void 0&&C.ok?F`<p>Next runs:</p><ol class="runs" data-testid="next-runs">${C.times.map(e=>F`<li>${R(e.toISOString())}</li>`)}</ol>`:null}
@@ -335,7 +335,7 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
     <label for="source-description">Description (optional)</label>
     <input id="source-description" value=${a} autocomplete="off" onInput=${e=>o(e.target.value)} />
     <label for="source-config">Connection configuration (JSON)</label>
-    <textarea id="source-config" class="code" rows="10" spellcheck="false" autocomplete="off" aria-describedby="config-help config-check"
+    <textarea id="source-config" class="code" rows="10" spellcheck=${!1} autocomplete="off" aria-describedby="config-help config-check"
       aria-invalid=${!_.ok} value=${l}
       onInput=${e=>{f(!0),u(e.target.value)}}></textarea>
     <p id="config-help" class="help">Stored encrypted. Passwords and keys are never shown again once saved.</p>
