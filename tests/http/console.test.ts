@@ -56,7 +56,7 @@ describe("console route", () => {
     }
     const missing = await fetch(`${service.baseUrl}/console/assets/nope-123.js`)
     expect(missing.status).toBe(404)
-    expect(await missing.json()).toMatchObject({ status: 404, path: "/console/assets/nope-123.js" })
+    expect(await missing.json() as object).toMatchObject({ status: 404, path: "/console/assets/nope-123.js" })
   })
 
   it("offers no dev token when the service checks tokens against a JWKS", async () => {
@@ -68,7 +68,7 @@ describe("console route", () => {
       body: JSON.stringify({ tenantId: tenant })
     })
     expect(mint.status).toBe(403)
-    expect((await mint.json()).message).toContain("dev auth mode")
+    expect((await mint.json() as { message: string }).message).toContain("dev auth mode")
   })
 
   it("lists the tenant's imports newest first, paged, and nobody else's", async () => {
@@ -82,7 +82,7 @@ describe("console route", () => {
         body: form
       })
       expect(res.status).toBe(201)
-      return (await res.json()).id as string
+      return (await res.json() as { id: string }).id
     }
     const first = await upload("first.csv")
     const second = await upload("second.csv")
@@ -128,7 +128,7 @@ describe("dev tokens for the console", () => {
     const res = await mint({})
     expect(res.status).toBe(200)
     expect(res.headers.get("cache-control")).toBe("no-store")
-    const { token } = await res.json()
+    const { token } = await res.json() as { token: string }
     expect((await api(service, token, tenant)("GET", "/api/v1/sources")).status).toBe(200)
     expect((await api(service, token, other)("GET", "/api/v1/sources")).status).toBe(403)
   })
@@ -136,7 +136,7 @@ describe("dev tokens for the console", () => {
   it("refuses proxied, cross-site, rebound-host and malformed requests", async () => {
     const refused = async (res: Response, status: number, text: string) => {
       expect(res.status).toBe(status)
-      expect((await res.json()).message).toContain(text)
+      expect((await res.json() as { message: string }).message).toContain(text)
     }
     await refused(await mint({ "x-forwarded-for": "203.0.113.9" }), 403, "proxy")
     await refused(await mint({ forwarded: "for=203.0.113.9" }), 403, "proxy")
