@@ -1,36 +1,26 @@
-import { Console, Effect, Layer, Option, References, Runtime } from "effect"
+import { Console, Effect, Exit, Cause, Layer, Option, Runtime } from "effect"
 import { HttpRouter } from "effect/http"
-import { SqlClient } from "effect/sql"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { createServer } from "node:http"
 import type { AppConfig } from "@ingest/adapters/config"
 import { checkConfig } from "@ingest/adapters/config"
 import { makeAppLayer, makeBackgroundLayer } from "@ingest/adapters/app/layers"
-import { TableCatalog } from "@ingest/adapters/iceberg/table-catalog"
 import { mintDevToken, TokenVerifier } from "./auth.ts"
 import { ConsoleDevTokens } from "./console.ts"
+import { drain, Lifecycle } from "@ingest/adapters/lifecycle"
+import { loggingLayer, tracingLayer } from "@ingest/adapters/observability/index"
+import { MetricsRoute } from "./operations/metrics.ts"
+import { readinessLayer } from "./operations/readiness.ts"
+import { RequestContext } from "./operations/request-context.ts"
 import { AppRoutes } from "./server.ts"
-import { Readiness, UploadSettings } from "./settings.ts"
+import { UploadSettings } from "./settings.ts"
 
-/** An external table catalog (a REST catalog) answers in time; the SQL catalog needs no check of its own. */
-const catalogReadiness = Effect.map(TableCatalog, (catalog) => catalog.ready ?? Effect.void)
-
-const ReadinessLive = Layer.effect(
-  Readiness,
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const catalog = yield* catalogReadiness
-    return Readiness.of({
-      check: sql`SELECT 1`.pipe(
-        Effect.asVoid,
-        Effect.timeout("2 seconds"),
-        Effect.mapError(() => "database does not answer"),
-        Effect.andThen(catalog)
-      )
-    })
-  })
-)
+// The server process: configuration checked first, then the app, the HTTP server (and /metrics,
+// on its own port too when INGEST_METRICS_PORT is set), background work, logs and traces. On
+// SIGTERM or SIGINT it drains: readiness turns 503, no job is claimed, requests and jobs in
+// flight get INGEST_SHUTDOWN_GRACE_SECONDS to finish (a job still running then is handed back
+// to the queue), the database closes, and the process exits 0.
 
 /** In dev auth mode the console may mint tokens (for loopback requests only, see console.ts). */
 const devTokenMinter = (config: AppConfig) =>
@@ -42,25 +32,66 @@ const devTokenMinter = (config: AppConfig) =>
 
 /** The HTTP routes with everything they need, without a listening server (tests serve them too). */
 export const makeHttpLayer = (config: AppConfig) =>
-  AppRoutes.pipe(
+  Layer.mergeAll(AppRoutes, MetricsRoute, RequestContext).pipe(
     Layer.provide([
       TokenVerifier.layer({ ...config.auth, dataDir: config.dataDir }),
       Layer.succeed(UploadSettings, UploadSettings.of({ maxUploadBytes: config.maxUploadBytes })),
       Layer.succeed(ConsoleDevTokens, ConsoleDevTokens.of({ mint: devTokenMinter(config) })),
-      ReadinessLive
+      readinessLayer(config)
     ])
   )
 
-/** The whole service: HTTP server on the configured port, background workers, one app layer. */
+const listen = (config: AppConfig, port: number) =>
+  NodeHttpServer.layer(createServer, {
+    port,
+    host: config.host,
+    gracefulShutdownTimeout: `${Math.max(1, config.shutdownGraceSeconds)} seconds`
+  })
+
+/** On release (shutdown) and before the server and workers stop: drain within the grace. */
+const Draining = (config: AppConfig) =>
+  Layer.effectDiscard(Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      // What is left of the grace after draining stops the rest and closes the database.
+      const graceMillis = config.shutdownGraceSeconds * 1000
+      const drainMillis = graceMillis - Math.min(5000, graceMillis / 5)
+      yield* Effect.logInfo(`Shutting down: draining for up to ${(drainMillis / 1000).toFixed(1)} s`)
+      const left = yield* drain(drainMillis)
+      if (left.requests > 0 || left.jobs > 0) {
+        yield* Effect.logWarning(
+          `Grace period over with ${left.requests} request(s) and ${left.jobs} job(s) in flight: stopping them (jobs go back to the queue)`
+        )
+      }
+    })
+  ))
+
+/** A layer whose finalizer logs `message` once the layers built after it are released. */
+const afterRelease = (message: string) => Layer.effectDiscard(Effect.addFinalizer(() => Effect.logInfo(message)))
+
+/**
+ * The whole service: HTTP server on the configured port, background workers, one app layer.
+ * Built in the order app → HTTP → background work → drain, so it stops in reverse: drain, then
+ * jobs still running are stopped (and handed back to the queue, freeing their threads for the
+ * requests still in flight), then the HTTP server closes, then the database.
+ */
 export const makeServerLayer = (config: AppConfig) => {
   const app = makeAppLayer(config)
-  const http = HttpRouter.serve(makeHttpLayer(config)).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
-  )
-  const background = config.runWorkers ? makeBackgroundLayer(config) : Layer.empty
-  return Layer.mergeAll(http, background).pipe(
+  const http = HttpRouter.serve(makeHttpLayer(config), { disableLogger: true }).pipe(Layer.provide(listen(config, config.port)))
+  const metrics = config.metricsPort === undefined
+    ? Layer.empty
+    : HttpRouter.serve(MetricsRoute, { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provide(listen(config, config.metricsPort))
+    )
+  const serving = Layer.merge(http, metrics).pipe(Layer.provideMerge(afterRelease("HTTP server closed")))
+  const background = config.runWorkers
+    ? makeBackgroundLayer(config).pipe(Layer.provideMerge(afterRelease("Background work stopped")))
+    : Layer.empty
+  return Draining(config).pipe(
+    Layer.provideMerge(background.pipe(Layer.provideMerge(serving))),
     Layer.provide(app),
-    Layer.provide(Layer.succeed(References.MinimumLogLevel, config.logLevel))
+    Layer.provide(Lifecycle.layer),
+    Layer.provide(tracingLayer({ endpoint: config.otlpEndpoint, serviceName: config.serviceName })),
+    Layer.provide(loggingLayer({ format: config.logFormat, level: config.logLevel }))
   )
 }
 
@@ -72,7 +103,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       Effect.tapError((problems) => Console.error(problems.message)),
       Effect.mapError((problems) => Object.assign(problems, { [Runtime.errorReported]: false }))
     )
-    yield* Effect.logInfo(`Ingestion Service listening on http://${config.host}:${config.port}/api/v1 (data dir ${config.dataDir})`)
-    return yield* Layer.launch(makeServerLayer(config))
-  }).pipe(NodeRuntime.runMain)
+    return yield* Effect.gen(function*() {
+      yield* Effect.logInfo(`Ingestion Service listening on http://${config.host}:${config.port}/api/v1 (data dir ${config.dataDir})`)
+      return yield* Layer.launch(makeServerLayer(config)).pipe(
+        Effect.onInterrupt(() => Effect.logInfo("Stopped: database closed"))
+      )
+    }).pipe(Effect.provide(loggingLayer({ format: config.logFormat, level: config.logLevel })))
+  }).pipe(NodeRuntime.runMain({
+    // Stopped by SIGTERM/SIGINT after draining: a clean exit, as an orchestrator expects.
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+  }))
 }

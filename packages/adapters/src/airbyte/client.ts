@@ -1,5 +1,6 @@
 import { EngineUnavailable } from "@ingest/domain"
-import { Clock, Effect, Option, Redacted, Ref, Schedule, Schema, Semaphore } from "effect"
+import { Cause, Clock, Effect, Exit, Metric, Option, Redacted, Ref, Schedule, Schema, Semaphore } from "effect"
+import { airbyteCallsTotal } from "../observability/metrics.ts"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import { parse as parseLosslessJson } from "lossless-json"
 import type { AirbyteConfig } from "./config.ts"
@@ -249,6 +250,16 @@ export const makeAirbyteClient = (config: AirbyteConfig) =>
             default:
               return Effect.fail(error)
           }
+        }),
+        Effect.onExit((exit) => {
+          const outcome = Exit.isSuccess(exit)
+            ? "ok"
+            : Cause.hasInterruptsOnly(exit.cause)
+            ? "interrupted"
+            : Option.exists(Cause.findErrorOption(exit.cause), (error) => error._tag === "AirbyteRejected")
+            ? "rejected"
+            : "unavailable"
+          return Metric.update(Metric.withAttributes(airbyteCallsTotal, { outcome }), 1)
         })
       )
     }

@@ -2,6 +2,7 @@ import { InfrastructureError } from "@ingest/domain"
 import { Effect, Stream } from "effect"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
+import { countWorkerRestart } from "../observability/metrics.ts"
 import { registerThread } from "../threads.ts"
 import type { EncodeJob, ParquetEncoder } from "./parquet-encoder.ts"
 import { encodingFailure, Wakeups } from "./parquet-encoder.ts"
@@ -58,6 +59,7 @@ class EncoderThread {
   private retire(reason: string): void {
     if (this.gone) return
     this.gone = true
+    if (reason !== "idle") countWorkerRestart("encoder", "crash")
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer)
     this.onGone(this)
     const error = new InfrastructureError({ reason })

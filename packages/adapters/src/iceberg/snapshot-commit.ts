@@ -1,6 +1,7 @@
 import { InfrastructureError } from "@ingest/domain"
-import { Effect } from "effect"
+import { Effect, Metric } from "effect"
 import { randomUUID } from "node:crypto"
+import { catalogCommitRetriesTotal, catalogCommitsTotal } from "../observability/metrics.ts"
 import type { DataFile, ManifestFileEntry } from "./manifest.ts"
 import { decodeManifestList } from "./manifest.ts"
 import { currentSchema, currentSnapshot } from "./metadata.ts"
@@ -108,6 +109,10 @@ export const commitSnapshot = (
           CommitStateUnknown: (error) => Effect.succeed({ _tag: "Unknown" as const, reason: error.reason })
         })
       )
+      yield* Metric.update(
+        Metric.withAttributes(catalogCommitsTotal, { outcome: outcome._tag === "Retry" ? "conflict" : outcome._tag.toLowerCase() }),
+        1
+      )
       if (outcome._tag === "Committed") return { snapshot: produced.snapshot, alreadyCommitted: false }
       if (outcome._tag === "Unknown") {
         unknownOutcomes++
@@ -126,6 +131,7 @@ export const commitSnapshot = (
         table = yield* options.load(table.ident)
       }
       if (attempt + 1 >= maxAttempts) {
+        yield* Metric.update(Metric.withAttributes(catalogCommitsTotal, { outcome: "gave_up" }), 1)
         return yield* new InfrastructureError({
           reason: unknownOutcomes > 0
             ? `commit state unknown: ${unknownOutcomes} of ${maxAttempts} commits to ${tableName(table.ident)} ` +
@@ -133,6 +139,7 @@ export const commitSnapshot = (
             : `could not commit to ${tableName(table.ident)} after ${maxAttempts} attempts: too many concurrent writers`
         })
       }
+      yield* Metric.update(catalogCommitRetriesTotal, 1)
       yield* options.backoff(attempt)
       table = yield* options.load(table.ident)
     }

@@ -157,8 +157,10 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
           rowGroupRows: options.rowGroupRows,
           encoder: encodeOnThreads ? undefined : inlineParquetEncoder
         })
-        yield* feed({ plan, arrowSchema, writer })
-        return yield* writer.finish
+        // Reading and encoding overlap: "read" spans the source's batches handed to the encoder,
+        // "encode" the Parquet encodes and uploads still running after the last batch.
+        yield* feed({ plan, arrowSchema, writer }).pipe(Effect.withSpan("write.read"))
+        return yield* writer.finish.pipe(Effect.withSpan("write.encode"))
       }))
       const records = files.reduce((n, f) => n + f.recordCount, 0)
       // An append of nothing changes nothing; an overwrite with nothing empties the table.
@@ -179,7 +181,7 @@ export const makeIcebergTableWriter = (options: IcebergTableWriterOptions): Iceb
         schemaId: schema["schema-id"],
         files,
         tableFiles
-      })
+      }).pipe(Effect.withSpan("write.commit", { attributes: { "iceberg.files": files.length } }))
       if (outcome.alreadyCommitted) return alreadyCommitted(outcome.snapshot)
       return {
         recordsWritten: records,

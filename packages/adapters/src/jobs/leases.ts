@@ -38,7 +38,35 @@ export class JobLeases extends Context.Service<JobLeases, {
   /** Gives an unfinished job back (queued, runnable now) so that another worker can take it. */
   release(job: Job, owner: string): Effect.Effect<boolean>
   get(id: string): Effect.Effect<Option.Option<JobRecord>>
+  /** How much work the queue holds (all processes), for metrics. */
+  depth(): Effect.Effect<QueueDepth>
 }>()("ingest/JobLeases") {}
+
+export interface QueueDepth {
+  readonly queued: Readonly<Record<JobKind, number>>
+  readonly running: Readonly<Record<JobKind, number>>
+  /** Age of the oldest queued job in seconds (0 when none is queued). */
+  readonly oldestQueuedSeconds: number
+}
+
+/** Folds per-kind, per-status counts into a `QueueDepth`. */
+export const queueDepthOf = (
+  rows: ReadonlyArray<{ readonly kind: JobKind; readonly status: JobStatus; readonly count: number; readonly ageSeconds: number }>
+): QueueDepth => {
+  const queued: Record<JobKind, number> = { import: 0, sync: 0 }
+  const running: Record<JobKind, number> = { import: 0, sync: 0 }
+  let oldestQueuedSeconds = 0
+  for (const row of rows) {
+    if (!jobKinds.includes(row.kind)) continue
+    if (row.status === "queued") {
+      queued[row.kind] += row.count
+      oldestQueuedSeconds = Math.max(oldestQueuedSeconds, row.ageSeconds)
+    } else if (row.status === "running") {
+      running[row.kind] += row.count
+    }
+  }
+  return { queued, running, oldestQueuedSeconds }
+}
 
 const jobKinds: ReadonlyArray<JobKind> = ["import", "sync"]
 const maxRefIdLength = 200

@@ -1,7 +1,9 @@
 import { JobHandlers } from "@ingest/domain"
 import type { Job } from "@ingest/domain"
-import { Cause, Duration, Effect, Exit, FiberSet, Option, Queue, Ref } from "effect"
+import { Cause, Duration, Effect, Exit, FiberSet, Metric, Option, Queue, Ref } from "effect"
 import * as os from "node:os"
+import { Lifecycle, tracked } from "../lifecycle.ts"
+import { jobLeasesLostTotal, jobReclaimsTotal } from "../observability/metrics.ts"
 import { JobLeases } from "./leases.ts"
 
 // A lease-based worker over any store of jobs (PostgreSQL in production, memory in tests).
@@ -44,12 +46,17 @@ const survive = <A>(what: string, fallback: A) => <R>(effect: Effect.Effect<A, n
 /**
  * Claims and runs jobs until interrupted. Interrupting it interrupts the running handlers and
  * gives their jobs back to the queue (the next claim sees attempt + 1); nothing is marked done
- * or failed that did not finish.
+ * or failed that did not finish. With a `Lifecycle`, it claims nothing once the process drains
+ * and counts its running jobs there, so that shutdown can wait for them.
  */
 export const runWorker = (options: WorkerOptions = {}): Effect.Effect<never, never, JobLeases | JobHandlers> =>
   Effect.gen(function*() {
     const leases = yield* JobLeases
     const handlers = yield* JobHandlers
+    const lifecycle = yield* Effect.serviceOption(Lifecycle)
+    const draining = Option.match(lifecycle, { onNone: () => Effect.succeed(false), onSome: (l) => Ref.get(l.draining) })
+    const countRunning = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Option.isSome(lifecycle) ? tracked(lifecycle.value.runningJobs)(effect) : effect
     const owner = options.owner ?? defaultWorkerOwner()
     const concurrency = Math.max(1, Math.min(1000, Math.trunc(options.concurrency ?? 2)))
     const pollInterval = Duration.fromInputUnsafe(options.pollInterval ?? "1 second")
@@ -69,6 +76,7 @@ export const runWorker = (options: WorkerOptions = {}): Effect.Effect<never, nev
           const stillOurs = yield* leases.renew(job, owner, lease).pipe(survive("lease renewal", true))
           if (!stillOurs) {
             yield* Effect.logWarning(`job ${job.id}: lease lost to another worker; stopping its handler`)
+            yield* Metric.update(Metric.withAttributes(jobLeasesLostTotal, { kind: job.kind }), 1)
             return
           }
         }
@@ -76,6 +84,7 @@ export const runWorker = (options: WorkerOptions = {}): Effect.Effect<never, nev
 
     const runJob = (job: Job) =>
       Effect.gen(function*() {
+        if (job.attempt > 1) yield* Metric.update(Metric.withAttributes(jobReclaimsTotal, { kind: job.kind }), 1)
         const outcome = yield* handlers.run(job).pipe(
           Effect.exit,
           Effect.map((exit) => Option.some(exit)),
@@ -95,6 +104,7 @@ export const runWorker = (options: WorkerOptions = {}): Effect.Effect<never, nev
         // Stopped from outside (shutdown): hand the job back so another worker can take it now.
         Effect.onInterrupt(() => leases.release(job, owner).pipe(survive("release", false))),
         survive<void>(`job ${job.id}`, undefined),
+        countRunning,
         Effect.ensuring(Ref.update(running, (n) => n - 1).pipe(Effect.andThen(Queue.offer(slotFreed, undefined)))),
         Effect.annotateLogs({ jobId: job.id, jobKind: job.kind, attempt: job.attempt })
       )
@@ -103,7 +113,7 @@ export const runWorker = (options: WorkerOptions = {}): Effect.Effect<never, nev
     // and that fiber (interruptible again) releases it if the worker stops.
     const round = Effect.gen(function*() {
       const free = concurrency - (yield* Ref.get(running))
-      if (free <= 0) return 0
+      if (free <= 0 || (yield* draining)) return 0
       const jobs = yield* leases.claim(owner, free, lease).pipe(survive("claim", [] as ReadonlyArray<Job>))
       for (const job of jobs) {
         yield* Ref.update(running, (n) => n + 1)

@@ -1,7 +1,7 @@
 import { JobQueue } from "@ingest/domain"
 import type { Job, TenantId } from "@ingest/domain"
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Ref } from "effect"
-import { JobLeases, jobOf, type JobRecord, validateEnqueue } from "../jobs/leases.ts"
+import { JobLeases, jobOf, type JobRecord, queueDepthOf, validateEnqueue } from "../jobs/leases.ts"
 
 // The in-memory twin of the PostgreSQL queue: the same claim rule (queued and due, or running
 // with an expired lease; oldest first), the same owner/attempt guards. Time comes from the
@@ -92,7 +92,17 @@ const make = Effect.gen(function*() {
       guarded(job, owner, (r, at) => ({ ...r, status: "failed", leaseOwner: null, leaseUntil: null, lastError: error, updatedAt: at })),
     release: (job, owner) =>
       guarded(job, owner, (r, at) => ({ ...r, status: "queued", leaseOwner: null, leaseUntil: null, runAfter: at, updatedAt: at })),
-    get: (id) => Ref.get(jobs).pipe(Effect.map((map) => Option.fromNullishOr(map.get(id.toLowerCase()))))
+    get: (id) => Ref.get(jobs).pipe(Effect.map((map) => Option.fromNullishOr(map.get(id.toLowerCase())))),
+    depth: () =>
+      Effect.flatMap(now, (millis) =>
+        Ref.get(jobs).pipe(Effect.map((map) =>
+          queueDepthOf([...map.values()].map((r) => ({
+            kind: r.kind,
+            status: r.status,
+            count: 1,
+            ageSeconds: Math.max(0, (millis - DateTime.toEpochMillis(r.createdAt)) / 1000)
+          })))
+        )))
   })
 
   return { queue, leases }

@@ -2,7 +2,7 @@ import { JobQueue } from "@ingest/domain"
 import type { Job, JobKind, TenantId } from "@ingest/domain"
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { JobLeases, type JobRecord, type JobStatus, validateEnqueue } from "../jobs/leases.ts"
+import { JobLeases, type JobRecord, type JobStatus, queueDepthOf, validateEnqueue } from "../jobs/leases.ts"
 import { canonicalId, dateTimeOf, dateTimeOrNullOf, type Row, stringOrNullOf } from "./rows.ts"
 
 // The durable queue in the service database. Claims are one statement:
@@ -91,6 +91,20 @@ const make = Effect.gen(function*() {
       sql<Row>`SELECT * FROM jobs WHERE id = ${id}`.pipe(
         Effect.map((rows) => rows.length === 0 ? undefined : recordFromRow(rows[0]!)),
         Effect.map((record) => (record === undefined ? Option.none<JobRecord>() : Option.some(record))),
+        Effect.orDie
+      ),
+    depth: () =>
+      sql<Row>`SELECT kind, status, count(*)::int AS n,
+            COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age
+          FROM jobs WHERE status IN ('queued', 'running') GROUP BY kind, status`.pipe(
+        Effect.map((rows) =>
+          queueDepthOf(rows.map((row) => ({
+            kind: row.kind as JobKind,
+            status: row.status as JobStatus,
+            count: Number(row.n),
+            ageSeconds: Math.max(0, Number(row.age))
+          })))
+        ),
         Effect.orDie
       )
   })

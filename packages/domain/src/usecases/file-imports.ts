@@ -1,10 +1,11 @@
-import { Context, DateTime, Effect, Layer, Option, Ref, Stream } from "effect"
+import { Clock, Context, DateTime, Effect, Layer, Metric, Option, Ref, Stream } from "effect"
 import { canAppend, describeType } from "../append.ts"
 import type { Column } from "../columns.ts"
 import { isIdentifier, sanitizeIdentifier } from "../columns.ts"
 import { Conflict, Invalid, NotFound, UnreadableFile } from "../errors.ts"
 import type { FileImport } from "../file-import.ts"
 import { FileId as FileIdSchema } from "../ids.ts"
+import { importBytesTotal, importDuration, importRowsTotal, importsTotal } from "../metrics.ts"
 import type { FileId, TenantId } from "../ids.ts"
 import { FormatReader } from "../ports/format-reader.ts"
 import type { Job } from "../ports/job-queue.ts"
@@ -95,7 +96,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
           )
         )
         const work = Effect.gen(function*() {
-          const { size } = yield* storage.put(key, bounded)
+          const { size } = yield* storage.put(key, bounded).pipe(Effect.withSpan("import.upload"))
           if (size === 0) return yield* new UnreadableFile({ kind: "unsupported", reason: "The uploaded file is empty" })
           const head = yield* storage.getRange(key, 0, Math.min(size, 4096))
           const format = reader.detect(head, name)
@@ -107,7 +108,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
           }
           const profile = yield* Effect.scoped(
             storage.localFile(key).pipe(Effect.flatMap((local) => reader.profile(local, format.value, { sheet: options.sheet })))
-          )
+          ).pipe(Effect.withSpan("import.profile", { attributes: { "file.format": format.value, "file.size": size } }))
           const now = yield* DateTime.now
           const file: FileImport = {
             id,
@@ -248,12 +249,24 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
         Effect.flatMap((now) => files.update({ ...file, status: "FAILED", error: reason, updatedAt: now, completedAt: now }))
       )
 
+    /** Counts an import that ended, with the time its job ran. */
+    const countEnded = (outcome: "completed" | "failed", startedMillis: number, rows = 0, bytes = 0) =>
+      Effect.gen(function*() {
+        const seconds = ((yield* Clock.currentTimeMillis) - startedMillis) / 1000
+        yield* Metric.update(Metric.withAttributes(importsTotal, { outcome }), 1)
+        yield* Metric.update(Metric.withAttributes(importDuration, { outcome }), seconds)
+        if (rows > 0) yield* Metric.update(importRowsTotal, rows)
+        if (bytes > 0) yield* Metric.update(importBytesTotal, bytes)
+      })
+
     /** Runs an import job in the background: read → coerce → write → one atomic commit. */
     const runImport = Effect.fn("FileImportService.runImport")(function*(job: Job) {
       const found = yield* files.find(job.tenantId, FileIdSchema.make(job.refId))
       if (Option.isNone(found) || found.value.status !== "IMPORTING") return
       const file = found.value
+      const startedMillis = yield* Clock.currentTimeMillis
       if (job.attempt > maxImportAttempts) {
+        yield* countEnded("failed", startedMillis)
         return yield* fail(file, `The import was interrupted ${job.attempt - 1} times (the service stopped while importing); run it again`)
       }
       // Columns the table already has keep the table's type: the reader coerces into it.
@@ -284,7 +297,11 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
           })
         })
       ).pipe(Effect.result)
-      if (result._tag === "Failure") return yield* fail(file, result.failure.message)
+      if (result._tag === "Failure") {
+        yield* countEnded("failed", startedMillis)
+        return yield* fail(file, result.failure.message)
+      }
+      yield* countEnded("completed", startedMillis, result.success.recordsWritten, file.fileSize)
       const now = yield* DateTime.now
       yield* files.update({
         ...file,

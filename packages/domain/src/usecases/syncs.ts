@@ -1,7 +1,8 @@
-import { Context, DateTime, Effect, Layer, Option } from "effect"
+import { Context, DateTime, Effect, Layer, Metric, Option } from "effect"
 import type { Connection } from "../connection.ts"
 import { Conflict, NotFound } from "../errors.ts"
 import type { ConnectionId, SyncId, TenantId } from "../ids.ts"
+import { syncsTotal } from "../metrics.ts"
 import { SyncId as SyncIdSchema } from "../ids.ts"
 import type { JobState } from "../ports/connector-engine.ts"
 import { ConnectorEngine } from "../ports/connector-engine.ts"
@@ -69,6 +70,9 @@ export class SyncService extends Context.Service<SyncService>()("ingest/SyncServ
       }
       yield* syncs.update(next)
       if (finished) yield* settleConnection(next)
+      if (finished && isActiveSync(sync.status)) {
+        yield* Metric.update(Metric.withAttributes(syncsTotal, { outcome: state.status.toLowerCase() }), 1)
+      }
       return next
     })
 

@@ -1,5 +1,6 @@
 import type { ColumnBatch, FileProfile } from "@ingest/domain"
 import { Worker } from "node:worker_threads"
+import { countWorkerRestart } from "../../observability/metrics.ts"
 import { registerThread } from "../../threads.ts"
 import { FileReadError } from "../errors.ts"
 import type { ProfileScan } from "../table/profile.ts"
@@ -135,17 +136,21 @@ export class WorkerPool {
       timer = setTimeout(() => {
         if (!cleanup()) return
         this.discard(worker)
+        countWorkerRestart("parser", "time_cap")
         settle?.(new FileReadError("too-large", `reading the file took longer than ${formatDuration(timeoutMs)}`))
       }, timeoutMs)
     }
     const onError = (error: unknown) => {
       if (!cleanup()) return
       this.discard(worker)
-      settle?.(workerFailure(error, this.options.maxOldGenerationSizeMb))
+      const failure = workerFailure(error, this.options.maxOldGenerationSizeMb)
+      countWorkerRestart("parser", failure.kind === "too-large" ? "memory_cap" : "crash")
+      settle?.(failure)
     }
     const onExit = (code: number) => {
       if (!cleanup()) return
       this.live--
+      countWorkerRestart("parser", "crash")
       settle?.(new FileReadError("corrupt", `the file reader stopped unexpectedly (exit code ${code})`))
     }
     /** Ends the job once; false when it had already ended. */

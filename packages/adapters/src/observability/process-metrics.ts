@@ -1,0 +1,17 @@
+import { collectDefaultMetrics, Registry } from "prom-client"
+
+// Process metrics under the names Node dashboards expect (process_cpu_seconds_total,
+// process_resident_memory_bytes, nodejs_eventloop_lag_seconds, nodejs_heap_size_used_bytes, GC
+// durations, open file descriptors, …), collected by prom-client, which keeps them right across
+// Node versions; the service's own metrics are Effect metrics (metrics.ts).
+
+let registry: Registry | undefined
+
+/** The process metrics in the Prometheus text format (collection starts on first use). */
+export const processMetricsText = (): Promise<string> => {
+  if (registry === undefined) {
+    registry = new Registry()
+    collectDefaultMetrics({ register: registry })
+  }
+  return registry.metrics()
+}
