@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -12,6 +12,7 @@ import type { CatalogProxy, Fault } from "../support/catalog-proxy.ts"
 import { startCatalogProxy } from "../support/catalog-proxy.ts"
 import { eventually, tenantNamespaceOf } from "../support/lake.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { startServiceProcess } from "../support/process.ts"
 import type { RunningService } from "../support/server.ts"
 import { freePort, ISSUER, MANAGE, makeTestKeys, startService } from "../support/server.ts"
 
@@ -21,7 +22,6 @@ import { freePort, ISSUER, MANAGE, makeTestKeys, startService } from "../support
 
 const tenant = "8c7b6a59-4d3e-4f2a-9b1c-0d9e8f7a6b5c"
 const catalogTenant = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
-const repoRoot = path.resolve(import.meta.dirname, "../..")
 const rows = 2000
 
 let stateDb: ReturnType<typeof createTestDatabase>
@@ -37,19 +37,7 @@ let token: string
 let fault: () => Fault | undefined = () => undefined
 let held: (() => void) | undefined
 
-const startProcess = async () => {
-  const proc = spawn(path.join(repoRoot, "node_modules/.bin/node"), ["--import", "tsx", "packages/http/src/main.ts"], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit"]
-  })
-  await eventually(
-    () => fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0),
-    (status) => status === 200,
-    90_000
-  )
-  return proc
-}
+const startProcess = () => startServiceProcess(env, port)
 
 const call = async (method: string, url: string, body?: FormData | object) => {
   const res = await fetch(`http://127.0.0.1:${port}${url}`, {

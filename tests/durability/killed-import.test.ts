@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { eventually, readLakeTable, tenantNamespaceOf } from "../support/lake.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { startServiceProcess } from "../support/process.ts"
 import { freePort, ISSUER, MANAGE, makeTestKeys } from "../support/server.ts"
 
 // A service process killed (SIGKILL) in the middle of an import: no rows may become visible,
@@ -12,7 +13,6 @@ import { freePort, ISSUER, MANAGE, makeTestKeys } from "../support/server.ts"
 
 const tenant = "4a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d"
 const rows = 1_000_000
-const repoRoot = path.resolve(import.meta.dirname, "../..")
 
 let stateDb: ReturnType<typeof createTestDatabase>
 let dir: string
@@ -21,19 +21,7 @@ let child: ChildProcess | undefined
 let env: Record<string, string>
 let token: string
 
-const startProcess = async () => {
-  const proc = spawn(path.join(repoRoot, "node_modules/.bin/node"), ["--import", "tsx", "packages/http/src/main.ts"], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit"]
-  })
-  await eventually(
-    () => fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0),
-    (status) => status === 200,
-    90_000
-  )
-  return proc
-}
+const startProcess = () => startServiceProcess(env, port)
 
 const call = async (method: string, url: string, body?: FormData) => {
   const res = await fetch(`http://127.0.0.1:${port}${url}`, {

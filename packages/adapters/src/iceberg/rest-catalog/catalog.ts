@@ -217,7 +217,12 @@ export const makeRestTableCatalog = (options: RestCatalogOptions) => {
       }).pipe(
         Effect.catchTag("CatalogUnreachable", (error) => Effect.fail(new CommitStateUnknown({ reason: `${what}: ${error.reason}` })))
       )
-      if (outcome.status === 200) return yield* loaded(table, outcome, what)
+      if (outcome.status === 200) {
+        // Applied, whatever the body says: an unreadable answer leaves the writer to find its commit.
+        return yield* loaded(table, outcome, what).pipe(
+          Effect.mapError((error) => new CommitStateUnknown({ reason: error.reason }))
+        )
+      }
       if (outcome.status === 409) return yield* new CommitConflict({ reason: `${what}: ${errorMessageOf(outcome)}` })
       if (outcome.status >= 500) return yield* new CommitStateUnknown({ reason: `${what}: ${errorMessageOf(outcome)}` })
       return yield* unexpected(what, outcome)

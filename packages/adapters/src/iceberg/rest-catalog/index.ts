@@ -3,7 +3,6 @@
 // operations with tenants placed by templates (catalog.ts, placement.ts) → the tables' files
 // under the locations the catalog assigns (storage.ts). The writer commits through it exactly as
 // through the SQL catalog.
-import { InfrastructureError } from "@ingest/domain"
 import { Effect } from "effect"
 import type { TableStorage } from "../table-files.ts"
 import type { TableCatalog } from "../table-catalog.ts"
@@ -65,7 +64,7 @@ export const makeRestCatalog = (
     path: "/v1/config",
     query: staticWarehouse === undefined ? undefined : { warehouse: staticWarehouse }
   }).pipe(
-    Effect.mapError((error) => `Iceberg catalog: ${error instanceof InfrastructureError ? error.reason : error.reason}`),
+    Effect.mapError((error) => `Iceberg catalog: ${error.reason}`),
     Effect.flatMap((response) =>
       response.status === 200 ? Effect.void : Effect.fail(`Iceberg catalog: /v1/config answered ${response.status}`)
     )

@@ -52,14 +52,23 @@ export const makeRestTableStorage = (options: RestTableStorageOptions): TableSto
   const disk = makeFsObjectStore("/")
   const envClients = new Map<string, S3Client>()
 
+  /** One client per table and location; a later load's credentials replace the ones it holds. */
+  const vendedClients = new Map<string, { readonly client: S3Client; readonly offer: (next: AwsCredentialIdentity) => void }>()
+
   const vendedClient = (table: LoadedTable, location: string) => {
     const access = table.access
     const settings = settingsFor(location, access?.config ?? {}, access?.credentials ?? [])
     const initial = credentialsOf(settings)
     if (initial === undefined) return undefined
+    const key = `${tableName(table.ident)}\u0000${location}`
+    const known = vendedClients.get(key)
+    if (known !== undefined) {
+      known.offer(initial)
+      return known.client
+    }
     let current = initial
     const endpoint = settings["s3.endpoint"]
-    return new S3Client({
+    const client = new S3Client({
       region: settings["client.region"] ?? settings["s3.region"] ?? process.env["AWS_REGION"] ?? "us-east-1",
       ...(endpoint === undefined ? {} : { endpoint }),
       forcePathStyle: settings["s3.path-style-access"] === "true",
@@ -76,6 +85,12 @@ export const makeRestTableStorage = (options: RestTableStorageOptions): TableSto
         return current
       }
     })
+    const later = (a: AwsCredentialIdentity, b: AwsCredentialIdentity) =>
+      (a.expiration?.getTime() ?? Number.POSITIVE_INFINITY) >= (b.expiration?.getTime() ?? Number.POSITIVE_INFINITY)
+    vendedClients.set(key, { client, offer: (next) => {
+      if (later(next, current)) current = next
+    } })
+    return client
   }
 
   const storeFor = (table: LoadedTable, location: string): Effect.Effect<ObjectStore, InfrastructureError> => {
