@@ -1,4 +1,4 @@
-import { Layer } from "effect"
+import { ConfigProvider, Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { OtlpSerialization, OtlpTracer } from "effect/observability"
 
@@ -14,5 +14,7 @@ export const tracingLayer = (options: { readonly endpoint: string | undefined; r
     ? Layer.empty
     : OtlpTracer.layerFromConfig({ resource: { serviceName: options.serviceName, serviceVersion: "0.1.0" } }).pipe(
       Layer.provide(OtlpSerialization.layerJson),
-      Layer.provide(FetchHttpClient.layer)
+      Layer.provide(FetchHttpClient.layer),
+      // OpenTelemetry's default exporter is otlp; Effect's reader wants it named.
+      Layer.provide(ConfigProvider.layerAdd(ConfigProvider.fromUnknown({ OTEL_TRACES_EXPORTER: "otlp" })))
     )
