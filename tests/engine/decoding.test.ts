@@ -1,11 +1,11 @@
 import { BinaryCopyDecoder } from "@ingest/adapters/engine/postgres/copy-decoder"
 import { globToRegExp, literalPrefix } from "@ingest/adapters/engine/s3/glob"
 import { mapPgType } from "@ingest/adapters/engine/postgres/types"
-import { cellsOf, type ColumnBatch } from "@ingest/domain"
+import { cellsOf, type ColumnBatch, isPackedColumn } from "@ingest/domain"
 import { describe, expect, it } from "vitest"
 
 /** A binary COPY stream of (int8, text, timestamptz, numeric-as-text) rows, as the server writes it. */
-const copyStream = (rows: ReadonlyArray<readonly [bigint, string | null, bigint, string]>): Buffer => {
+const copyStream = (rows: ReadonlyArray<readonly [bigint, string | Buffer | null, bigint, string]>): Buffer => {
   const parts: Array<Buffer> = [Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), Buffer.alloc(8)]
   const field = (bytes: Buffer | null) => {
     const length = Buffer.alloc(4)
@@ -20,7 +20,7 @@ const copyStream = (rows: ReadonlyArray<readonly [bigint, string | null, bigint,
     const id8 = Buffer.alloc(8)
     id8.writeBigInt64BE(id)
     field(id8)
-    field(name === null ? null : Buffer.from(name, "utf8"))
+    field(name === null ? null : typeof name === "string" ? Buffer.from(name, "utf8") : name)
     const ts = Buffer.alloc(8)
     ts.writeBigInt64BE(micros - 946_684_800_000_000n)
     field(ts)
@@ -38,8 +38,10 @@ const rows = [
   [3n, "", 0n, "-0.01"]
 ] as const
 
+const fields = [{ kind: "integer" }, { kind: "text" }, { kind: "micros" }, { kind: "decimal", precision: 12, scale: 2 }] as const
+
 const decodeAll = (chunks: ReadonlyArray<Uint8Array>, batchRows = 2) => {
-  const decoder = new BinaryCopyDecoder(["integer", "text", "micros", "decimal"], batchRows)
+  const decoder = new BinaryCopyDecoder(fields, batchRows)
   const batches: Array<ColumnBatch> = []
   for (const chunk of chunks) decoder.push(chunk, batches)
   const rest = decoder.flush()
@@ -48,21 +50,30 @@ const decodeAll = (chunks: ReadonlyArray<Uint8Array>, batchRows = 2) => {
   return batches.flatMap((b) => Array.from({ length: b.length }, (_, r) => b.columns.map((c) => cellsOf(c)[r])))
 }
 
+// Canonical values (batch.ts): safe integers as numbers, wider ones and timestamps as bigint.
 const expected = [
-  [1n, "ä€ unicode", 1_710_497_100_123_456n, "12.30"],
+  [1, "ä€ unicode", 1_710_497_100_123_456n, "12.30"],
   [-9_007_199_254_740_993n, null, -315_619_200_000_000n, null],
-  [3n, "", 0n, "-0.01"]
+  [3, "", 0n, "-0.01"]
 ]
 
 describe("binary COPY decoding", () => {
   it("decodes rows into canonical values and batches of the asked size", () => {
     const stream = copyStream(rows)
-    const decoder = new BinaryCopyDecoder(["integer", "text", "micros", "decimal"], 2)
+    const decoder = new BinaryCopyDecoder(fields, 2)
     const batches: Array<ColumnBatch> = []
     decoder.push(stream, batches)
     expect(batches.map((b) => b.length)).toEqual([2])
     expect(decoder.flush()?.length).toBe(1)
+    // Packed straight into Arrow's layout: the writer stores the columns without visiting values.
+    expect(batches[0]!.columns.every(isPackedColumn)).toBe(true)
     expect(decodeAll([stream])).toEqual(expected)
+  })
+
+  it("replaces bytes that are not UTF-8 in text (a SQL_ASCII database) and refuses a decimal that does not fit", () => {
+    const bad = copyStream([[1n, Buffer.from([0x6f, 0x6b, 0xff, 0x6f, 0x6b]), 0n, "1.00"]])
+    expect(decodeAll([bad])[0]![1]).toBe("ok\ufffdok")
+    expect(() => decodeAll([copyStream([[1n, "x", 0n, "12345678901.5"]])])).toThrow("does not fit decimal(12,2)")
   })
 
   it("gives the same rows however the stream is cut into messages", () => {
@@ -77,7 +88,7 @@ describe("binary COPY decoding", () => {
   it("refuses a stream that is not binary COPY or ends inside a row", () => {
     expect(() => decodeAll([Buffer.from("id\tname\n1\tx\n0000000000000000000")])).toThrow("binary signature")
     const stream = copyStream(rows)
-    const decoder = new BinaryCopyDecoder(["integer", "text", "micros", "decimal"], 10)
+    const decoder = new BinaryCopyDecoder(fields, 10)
     decoder.push(stream.subarray(0, stream.length - 10), [])
     expect(() => decoder.flush()).toThrow("ended inside a row")
   })

@@ -1,5 +1,5 @@
-import { cellsOf } from "@ingest/domain"
-import type { Column, ColumnBatch, DiscoveredStream } from "@ingest/domain"
+import { isPackedColumn } from "@ingest/domain"
+import type { BatchColumn, Column, ColumnBatch, DiscoveredStream } from "@ingest/domain"
 import { Effect, Option, Stream } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { defaultBatchRows } from "../batching.ts"
@@ -7,7 +7,7 @@ import type { ReadMode, StreamRead, StreamReader } from "../stream-reader.ts"
 import { SyncFailure } from "../stream-reader.ts"
 import { describeFailure, describeSqlError, openPgClient } from "./client.ts"
 import type { PostgresSourceConfig } from "./config.ts"
-import { BinaryCopyDecoder, type WireKind } from "./copy-decoder.ts"
+import { BinaryCopyDecoder, type WireField, type WireKind } from "./copy-decoder.ts"
 import { loadRelations } from "./discover.ts"
 import { columnOfPg, quoteIdentifier, quoteQualified, selectExpression } from "./types.ts"
 import { encodeQuery, openWireSession, PgWireError, wireErrorFrom } from "./wire.ts"
@@ -56,7 +56,7 @@ const wireKinds: Record<Column["type"], WireKind> = {
 const copyBatches = (
   config: PostgresSourceConfig,
   query: string,
-  kinds: ReadonlyArray<WireKind>,
+  fields: ReadonlyArray<WireField>,
   batchRows: number,
   meter: { bytes: number },
   signal: AbortSignal
@@ -65,7 +65,7 @@ const copyBatches = (
     const reader = await openWireSession(config, signal)
     try {
       reader.socket.write(encodeQuery(`COPY (${query}) TO STDOUT (FORMAT binary)`))
-      const decoder = new BinaryCopyDecoder(kinds, batchRows)
+      const decoder = new BinaryCopyDecoder(fields, batchRows)
       let failure: PgWireError | undefined
       for (;;) {
         const ready: Array<ColumnBatch> = []
@@ -116,13 +116,45 @@ const describeWireError = (error: unknown, config: PostgresSourceConfig): string
   return `Reading failed: ${error instanceof Error ? error.message : String(error)}`
 }
 
-/** The largest cursor value of a batch column (integers and microseconds alike). */
-const maxOf = (values: ReadonlyArray<unknown>, start: number | bigint | undefined): number | bigint | undefined => {
-  let max = start
-  for (const value of values) {
-    if ((typeof value === "number" || typeof value === "bigint") && (max === undefined || value > max)) max = value
+/**
+ * The largest cursor value of a batch column (integers and microseconds alike), read from the
+ * packed values without making a value per row.
+ */
+const maxOf = (column: BatchColumn, start: number | bigint | undefined): number | bigint | undefined => {
+  if (!isPackedColumn(column)) {
+    let max = start
+    for (const value of column) {
+      if ((typeof value === "number" || typeof value === "bigint") && (max === undefined || value > max)) max = value
+    }
+    return max
   }
-  return max
+  const { data, validity } = column
+  if (data.kind !== "int64" && data.kind !== "timestamp" && data.kind !== "date32") return start
+  const present = (row: number) => validity === undefined || (validity[row >> 3]! & (1 << (row & 7))) !== 0
+  let best = -1
+  if (data.kind === "date32") {
+    for (let row = 0; row < column.length; row++) {
+      if (present(row) && (best < 0 || data.values[row]! > data.values[best]!)) best = row
+    }
+    if (best < 0) return start
+    const value = data.values[best]!
+    return start === undefined || value > start ? value : start
+  }
+  // 64-bit values compared by their words: high (signed), then low (unsigned).
+  const words = new Int32Array(data.values.buffer, data.values.byteOffset, data.values.length * 2)
+  for (let row = 0; row < column.length; row++) {
+    if (!present(row)) continue
+    if (best < 0) {
+      best = row
+      continue
+    }
+    const high = words[row * 2 + 1]!
+    const bestHigh = words[best * 2 + 1]!
+    if (high > bestHigh || (high === bestHigh && words[row * 2]! >>> 0 > words[best * 2]! >>> 0)) best = row
+  }
+  if (best < 0) return start
+  const value = data.values[best]!
+  return start === undefined || value > start ? value : start
 }
 
 export interface PostgresReaderOptions {
@@ -177,17 +209,19 @@ export const makePostgresReader = (config: PostgresSourceConfig, options: Postgr
 
       let max: number | bigint | undefined
       const meter = { bytes: 0 }
-      const kinds = columns.map((c) => wireKinds[c.type])
+      const fields = columns.map((c): WireField =>
+        c.type === "DECIMAL" ? { kind: "decimal", precision: c.precision ?? 38, scale: c.scale ?? 0 } : { kind: wireKinds[c.type] as Exclude<WireKind, "decimal"> }
+      )
       const cursorIndex = tracked === undefined ? undefined : found
       const batches = Stream.suspend(() => {
         const abort = new AbortController()
         return Stream.fromAsyncIterable(
-          copyBatches(config, query, kinds, options.batchRows ?? defaultBatchRows, meter, abort.signal),
+          copyBatches(config, query, fields, options.batchRows ?? defaultBatchRows, meter, abort.signal),
           (error) => new SyncFailure({ reason: describeWireError(error, config), stream: stream.name })
         ).pipe(
           Stream.tap((batch) =>
             Effect.sync(() => {
-              if (cursorIndex !== undefined) max = maxOf(cellsOf(batch.columns[cursorIndex]!), max)
+              if (cursorIndex !== undefined) max = maxOf(batch.columns[cursorIndex]!, max)
             })
           ),
           // Interruption must not wait for the next packet: cut the connection at once.
