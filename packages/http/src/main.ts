@@ -14,6 +14,7 @@ import { MetricsRoute } from "./operations/metrics.ts"
 import { readinessLayer } from "./operations/readiness.ts"
 import { RequestContext } from "./operations/request-context.ts"
 import { AppRoutes } from "./server.ts"
+import { recordServiceAddress } from "./service-address.ts"
 import { UploadSettings } from "./settings.ts"
 
 // The server process: configuration checked first, then the app, the HTTP server (and /metrics,
@@ -76,7 +77,11 @@ const afterRelease = (message: string) => Layer.effectDiscard(Effect.addFinalize
  */
 export const makeServerLayer = (config: AppConfig) => {
   const app = makeAppLayer(config)
-  const http = HttpRouter.serve(makeHttpLayer(config), { disableLogger: true }).pipe(Layer.provide(listen(config, config.port)))
+  // On the embedded database, the CLI finds this service through the address it records.
+  const address = config.databaseUrl === undefined ? recordServiceAddress(config) : Layer.empty
+  const http = Layer.mergeAll(HttpRouter.serve(makeHttpLayer(config), { disableLogger: true }), address).pipe(
+    Layer.provide(listen(config, config.port))
+  )
   const metrics = config.metricsPort === undefined
     ? Layer.empty
     : HttpRouter.serve(MetricsRoute, { disableLogger: true, disableListenLog: true }).pipe(
