@@ -52,22 +52,22 @@ describe("ingest token", () => {
 
   it("refuses outside dev mode, and without a tenant", async () => {
     const jwks = await runCli(app.composition, ["token", "--tenant", tenant], { ...env, INGEST_AUTH_JWKS_URL: "https://idp.test/jwks.json" })
-    expect(jwks.code).toBe(1)
+    expect(jwks.code).toBe(2)
     expect(jwks.stderr).toContain("INGEST_AUTH_JWKS_URL is set")
     expect(jwks.stdout).toBe("")
     const none = await ingest("token")
-    expect(none.code).toBe(1)
+    expect(none.code).toBe(2)
     expect(none.stderr).toContain("--tenant")
     const badExpiry = await ingest("token", "--tenant", tenant, "--expires", "soon")
-    expect(badExpiry.code).toBe(1)
+    expect(badExpiry.code).toBe(2)
     expect(badExpiry.stderr).toContain("--expires")
   })
 })
 
 describe("argument errors", () => {
-  it("a missing --tenant is exit 1 with a message on stderr and nothing on stdout", async () => {
+  it("a missing --tenant is a usage error (exit 2) with a message on stderr and nothing on stdout", async () => {
     const result = await ingest("sources", "list", "--json")
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(2)
     expect(result.stderr).toContain("Missing required flag: --tenant")
     expect(result.stderr).toContain("INGEST_TENANT_ID")
     expect(result.stdout).toBe("")
@@ -75,23 +75,23 @@ describe("argument errors", () => {
 
   it("a tenant that is not a UUID is refused, from the flag or from the environment", async () => {
     const flag = await ingest("sources", "list", "--tenant", "acme")
-    expect(flag.code).toBe(1)
+    expect(flag.code).toBe(2)
     expect(flag.stderr).toContain("Expected a UUID")
     const fromEnv = await runCli(app.composition, ["sources", "list"], { ...env, INGEST_TENANT_ID: "acme" })
-    expect(fromEnv.code).toBe(1)
+    expect(fromEnv.code).toBe(2)
     expect(fromEnv.stderr).toContain("UUID")
   })
 
   it("a domain error prints its message, not a stack trace", async () => {
     const result = await ingest("sources", "get", "--tenant", tenant, "5f1c6e1e-8a51-4d59-9a43-3f8d2c1b7a10")
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(5)
     expect(result.stderr).toContain("Source 5f1c6e1e-8a51-4d59-9a43-3f8d2c1b7a10 not found")
     expect(result.stderr).not.toMatch(/\n\s+at /)
   })
 
   it("bad JSON in --config is a clear message", async () => {
     const result = await ingest("sources", "create", "--tenant", tenant, "--name", "x", "--type", "postgres", "--config", "{host:")
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(2)
     expect(result.stderr).toContain("--config is not valid JSON")
   })
 })
@@ -122,7 +122,7 @@ describe("ingest sources", () => {
     const elsewhere = JSON.parse((await ingest("sources", "list", "--tenant", otherTenant, "--json")).stdout)
     expect(elsewhere).toEqual([])
     const hidden = await ingest("sources", "get", "--tenant", otherTenant, source.id)
-    expect(hidden.code).toBe(1)
+    expect(hidden.code).toBe(5)
     expect(hidden.stderr).toContain("not found")
 
     const configFile = path.join(dir, "source.json")
@@ -174,14 +174,14 @@ describe("ingest import", () => {
     expect(preview).toMatchObject({ fileId: status.id, totalRows: 250, inferredTypes: { order_id: "INTEGER", amount: "DECIMAL" } })
   })
 
-  it("an import that cannot succeed exits 1 with the reason", async () => {
+  it("an import the service refuses exits 3 with its reason; a missing file is a usage error (2)", async () => {
     const csv = path.join(dir, "two.csv")
     writeFileSync(csv, "a,b\n1,x\n")
     const unknown = await ingest("import", csv, "--tenant", tenant, "--table", "t", "--map", "nope=z", "--wait")
-    expect(unknown.code).toBe(1)
+    expect(unknown.code).toBe(3)
     expect(unknown.stderr).toContain("unknown column \"nope\"")
     const missing = await ingest("import", path.join(dir, "missing.csv"), "--tenant", tenant, "--table", "t", "--wait")
-    expect(missing.code).toBe(1)
+    expect(missing.code).toBe(2)
     expect(missing.stderr).toContain("File not found")
   })
 })

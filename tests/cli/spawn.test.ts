@@ -58,9 +58,9 @@ describe("ingest (spawned, production composition)", () => {
     expect(JSON.parse(again.stdout)).toEqual(status)
   }, 300_000)
 
-  it("answers a domain error with its message and exit code 1", async () => {
+  it("answers a missing resource with the service's message and exit code 5", async () => {
     const result = await ingest(["syncs", "get", "5f1c6e1e-8a51-4d59-9a43-3f8d2c1b7a10"])
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(5)
     expect(result.stdout).toBe("")
     expect(result.stderr).toContain("Sync 5f1c6e1e-8a51-4d59-9a43-3f8d2c1b7a10 not found")
     expect(result.stderr).not.toMatch(/\n\s+at /)

@@ -1,46 +1,41 @@
 import { Cause, Console, Effect, Option } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
-import { appLayerOf } from "./app.ts"
+import { withConnection } from "./command.ts"
 import { connectionsCommand } from "./commands/connections.ts"
 import { filesCommand } from "./commands/files.ts"
 import { importCommand } from "./commands/import.ts"
+import { profileCommand } from "./commands/profile.ts"
 import { serveCommand } from "./commands/serve.ts"
 import { connectorTypesCommand, sourcesCommand } from "./commands/sources.ts"
 import { syncsCommand } from "./commands/syncs.ts"
 import { tokenCommand } from "./commands/token.ts"
 import type { Composition } from "./composition.ts"
+import { describeError, exitCodeOf, ExitCode } from "./exit-codes.ts"
 
 export const cliVersion = "0.1.0"
 
-/** The `ingest` command tree; data commands build the app from `composition` when they run. */
+/** The `ingest` command tree; data commands connect (remote, beside a local service, or in process) when they run. */
 export const makeIngestCommand = (composition: Composition) => {
-  const app = appLayerOf(composition)
+  const connect = withConnection(composition)
   return Command.make("ingest").pipe(
     Command.withDescription(
-      "Admin CLI of the Ingestion Service: sources, connections, syncs and file imports, in process " +
-        "against the same configuration as the service (INGEST_DATA_DIR, DATABASE_URL, …)"
+      "Admin CLI of the Ingestion Service: sources, connections, syncs and file imports through the service's API — " +
+        "a deployed one (--url, $INGEST_URL, a profile), the one running on this data dir, or the service's " +
+        "own code in process over the same configuration (INGEST_DATA_DIR, DATABASE_URL, …). " +
+        "Exit codes: 0 ok, 1 error, 2 usage, 3 refused input, 4 auth, 5 not found, 6 FAILED work."
     ),
     Command.withSubcommands([
       serveCommand(composition),
       tokenCommand,
-      sourcesCommand(app),
+      profileCommand,
+      sourcesCommand(connect),
       connectorTypesCommand,
-      connectionsCommand(app),
-      syncsCommand(app),
-      filesCommand(app),
-      importCommand(app)
+      connectionsCommand(connect),
+      syncsCommand(connect),
+      filesCommand(connect),
+      importCommand(connect)
     ])
   )
-}
-
-const messageOf = (error: unknown): string => {
-  if (typeof error === "object" && error !== null) {
-    const user = CliError.getUserMessage(error)
-    if (user !== undefined) return user
-    if ("message" in error && typeof error.message === "string" && error.message !== "") return error.message
-    if ("_tag" in error && typeof error._tag === "string") return error._tag
-  }
-  return String(error)
 }
 
 /** Whether the framework already showed this failure (help, parse errors, user messages). */
@@ -70,8 +65,8 @@ const presenter: CliOutput.Presenter = {
 }
 
 /**
- * Runs the CLI on `args` and answers the process exit code: 0 ok, 1 failure (with a message on
- * stderr: a domain error shows its message, never a stack trace), 130 when interrupted.
+ * Runs the CLI on `args` and answers the process exit code (exit-codes.ts); a failure prints its
+ * message on stderr (the service's own message for an API error), never a stack trace.
  */
 export const runIngest = (composition: Composition, args: ReadonlyArray<string>) =>
   Command.runWith(makeIngestCommand(composition), { version: cliVersion })(args).pipe(
@@ -79,20 +74,20 @@ export const runIngest = (composition: Composition, args: ReadonlyArray<string>)
     Effect.as(0),
     Effect.catchCause((cause) =>
       Effect.gen(function*() {
-        if (Cause.hasInterruptsOnly(cause)) return 130
+        if (Cause.hasInterruptsOnly(cause)) return ExitCode.interrupted
         const failure = Cause.findErrorOption(cause)
         if (Option.isSome(failure)) {
           const error = failure.value
           // Help shown because no subcommand was given is not a failure.
-          if (CliError.isCliError(error) && error._tag === "ShowHelp" && error.errors.length === 0) return 0
-          if (!alreadyShown(error)) yield* showError(messageOf(error))
-          return 1
+          if (CliError.isCliError(error) && error._tag === "ShowHelp" && error.errors.length === 0) return ExitCode.ok
+          if (!alreadyShown(error)) yield* showError(describeError(error))
+          return exitCodeOf(error)
         }
         // A defect is a bug or a broken dependency: say what it was; the trace only when asked.
-        yield* showError(`Unexpected error: ${messageOf(Cause.squash(cause))}`)
+        yield* showError(`Unexpected error: ${describeError(Cause.squash(cause))}`)
         if (process.env["INGEST_DEBUG"] !== undefined) yield* Console.error(Cause.pretty(cause))
         else yield* Console.error("(set INGEST_DEBUG=1 for the details)")
-        return 1
+        return ExitCode.error
       })
     )
   )

@@ -11,12 +11,12 @@ export const tenantFlag = Flag.String("tenant").pipe(
 )
 
 export const jsonFlag = Flag.Boolean("json").pipe(
-  Flag.withDescription("Print the JSON the HTTP API would answer instead of a table"),
+  Flag.withDescription("Print only the results, as the JSON the API answers, on stdout (messages go to stderr)"),
   Flag.withDefault(false)
 )
 
 export const waitFlag = Flag.Boolean("wait").pipe(
-  Flag.withDescription("Run the work in this process and wait until it ends, showing progress"),
+  Flag.withDescription("Wait until the work ends, showing its progress (in process, the work runs here meanwhile)"),
   Flag.withDefault(false)
 )
 
@@ -25,7 +25,7 @@ export const connectionIdArg = Argument.String("connection-id").pipe(Argument.wi
 export const syncIdArg = Argument.String("sync-id").pipe(Argument.withSchema(SyncId))
 export const fileIdArg = Argument.String("file-id").pipe(Argument.withSchema(FileId))
 
-/** A user mistake in the arguments: shown as a message, exit 1. */
+/** A user mistake in the arguments: shown as a message, exit 2. */
 export const usageError = (message: string) => new CliError.UserError({ userMessage: message, cause: message })
 
 /**

@@ -1,9 +1,12 @@
 import type { Duration } from "effect"
 import { Console, Effect, Ref, Schedule } from "effect"
+import { formatBytes, formatDuration } from "./output.ts"
 
 /** One observation of long-running work. */
 export interface ProgressState {
-  /** What is going on, e.g. `importing sales.csv: 12,000 records`. */
+  /** The stage the work is in (`uploading`, `profiling`, `IMPORTING`, `COMPLETED`…): a log line is written when it changes. */
+  readonly phase: string
+  /** What is going on, e.g. `importing sales.csv: 12,000 records, 4.1 MiB of 9.0 MiB`. */
   readonly text: string
   /** Share done in [0, 1] when known (draws a bar on a terminal). */
   readonly fraction?: number | undefined
@@ -24,16 +27,15 @@ export interface ProgressDisplay {
 }
 
 /**
- * Progress goes to stderr so stdout stays clean for results and `--json`. A terminal gets
- * one line redrawn in place; anything else (a log, a CI job) gets plain lines, only when the
- * state changed and at most every `lineEvery` — unless `quiet`, then nothing.
+ * Progress goes to stderr so stdout stays clean for results and `--json`. A terminal gets one
+ * line redrawn in place, with a bar; anything else (a log, a CI job) gets no bar, just one plain
+ * line each time the work enters a new phase — unless `quiet`, then nothing.
  */
-export const makeProgressDisplay = (options: { readonly quiet: boolean; readonly lineEvery?: number }) =>
+export const makeProgressDisplay = (options: { readonly quiet: boolean; readonly tty?: boolean | undefined }) =>
   Effect.gen(function*() {
-    const tty = process.stderr.isTTY === true
-    const lineEvery = options.lineEvery ?? 2000
+    const tty = options.tty ?? process.stderr.isTTY === true
     const drawn = yield* Ref.make(false)
-    const last = yield* Ref.make({ text: "", at: 0 })
+    const lastPhase = yield* Ref.make<string | undefined>(undefined)
     const show = (state: ProgressState): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (tty) {
@@ -44,11 +46,8 @@ export const makeProgressDisplay = (options: { readonly quiet: boolean; readonly
           yield* Ref.set(drawn, true)
           return
         }
-        if (options.quiet) return
-        const previous = yield* Ref.get(last)
-        const now = Date.now()
-        if (state.text === previous.text || now - previous.at < lineEvery) return
-        yield* Ref.set(last, { text: state.text, at: now })
+        if (options.quiet || (yield* Ref.get(lastPhase)) === state.phase) return
+        yield* Ref.set(lastPhase, state.phase)
         yield* Console.error(state.text)
       })
     const end = Effect.gen(function*() {
@@ -57,6 +56,18 @@ export const makeProgressDisplay = (options: { readonly quiet: boolean; readonly
     })
     return { show, end } satisfies ProgressDisplay
   })
+
+/** Rate and time left of a transfer that started at `startedAt` (ms). */
+export const transferText = (done: number, total: number, startedAt: number, now = Date.now()) => {
+  const seconds = (now - startedAt) / 1000
+  const rate = seconds > 0.2 ? done / seconds : 0
+  const left = rate > 0 && total > done ? ((total - done) / rate) * 1000 : undefined
+  return [
+    `${formatBytes(done)} of ${formatBytes(total)}`,
+    ...(rate > 0 ? [`${(rate / 1e6).toFixed(1)} MB/s`] : []),
+    ...(left !== undefined ? [`ETA ${formatDuration(left)}`] : [])
+  ].join(", ")
+}
 
 /**
  * Polls `observe` until `isDone`, showing each observation; returns the final one. The first

@@ -1,16 +1,15 @@
 import { Console, Effect, Option } from "effect"
-import type { Layer } from "effect"
 import { Command, Flag } from "effect/cli"
-import type { ConnectionInput } from "@ingest/domain"
-import { ConnectionService, SourceId } from "@ingest/domain"
+import { SourceId } from "@ingest/domain"
+import type { ConnectionResponse } from "@ingest/http/api"
 import { ConnectionRequest } from "@ingest/http/api"
-import { connectionView } from "@ingest/http/views"
-import { withApp } from "../app.ts"
-import type { AppServices } from "../composition.ts"
-import { connectionIdArg, decodeRequest, jsonFlag, tenantFlag, usageError } from "../flags.ts"
+import type { Connect } from "../command.ts"
+import { tenantHeaders, tenantScoped } from "../command.ts"
+import { IngestApi } from "../connection/index.ts"
+import { connectionIdArg, decodeRequest, usageError } from "../flags.ts"
 import { emit, printJson, printRecord, printTable } from "../output.ts"
 
-type ConnectionJson = ReturnType<typeof connectionView>
+type ConnectionJson = typeof ConnectionResponse.Type
 
 const printConnections = (connections: ReadonlyArray<ConnectionJson>) =>
   printTable(connections, [
@@ -59,40 +58,38 @@ const settingsFlags = {
   mode: Flag.Literals("mode", syncModes).pipe(Flag.withDescription("Sync mode (default FULL_REFRESH)"), Flag.optional)
 }
 
-const list = Command.make("list", { tenant: tenantFlag, json: jsonFlag }, ({ json, tenant }) =>
+const list = Command.make("list", { ...tenantScoped }, ({ json, tenant }) =>
   Effect.gen(function*() {
-    const connections = yield* (yield* ConnectionService).list(tenant)
-    yield* emit(json, connections.map(connectionView), printConnections)
+    const connections = yield* (yield* IngestApi).client.connections.list({ headers: tenantHeaders(tenant) })
+    yield* emit(json, connections, printConnections)
   })).pipe(Command.withDescription("List the tenant's connections"), Command.withAlias("ls"))
 
-const get = Command.make("get", { tenant: tenantFlag, json: jsonFlag, id: connectionIdArg }, ({ id, json, tenant }) =>
+const get = Command.make("get", { ...tenantScoped, id: connectionIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    const view = yield* (yield* ConnectionService).get(tenant, id)
-    yield* emit(json, connectionView(view), printConnection)
+    const connection = yield* (yield* IngestApi).client.connections.get({ headers: tenantHeaders(tenant), params: { connectionId: id } })
+    yield* emit(json, connection, printConnection)
   })).pipe(Command.withDescription("Show one connection"))
 
 const create = Command.make("create", {
-  tenant: tenantFlag,
-  json: jsonFlag,
+  ...tenantScoped,
   source: Flag.String("source").pipe(Flag.withDescription("Source UUID"), Flag.withSchema(SourceId)),
   name: Flag.String("name").pipe(Flag.withDescription("Connection name")),
   ...settingsFlags
 }, ({ json, mode, name, schedule, source, streams, tenant }) =>
   Effect.gen(function*() {
-    const request = yield* decodeRequest(ConnectionRequest, "connection")({
+    const payload = yield* decodeRequest(ConnectionRequest, "connection")({
       sourceId: source,
       name,
       syncSchedule: Option.isSome(schedule) ? scheduleOf(schedule.value) : null,
       selectedStreams: streams.length === 0 ? null : streams,
       syncMode: Option.getOrElse(mode, () => "FULL_REFRESH" as const)
     })
-    const view = yield* (yield* ConnectionService).create(tenant, request)
-    yield* emit(json, connectionView(view), printConnection)
+    const connection = yield* (yield* IngestApi).client.connections.create({ headers: tenantHeaders(tenant), payload })
+    yield* emit(json, connection, printConnection)
   })).pipe(Command.withDescription("Create a connection: which streams of a source go to Iceberg, how and when"))
 
 const update = Command.make("update", {
-  tenant: tenantFlag,
-  json: jsonFlag,
+  ...tenantScoped,
   id: connectionIdArg,
   source: Flag.String("source").pipe(Flag.withDescription("Move to another source"), Flag.withSchema(SourceId), Flag.optional),
   name: Flag.String("name").pipe(Flag.withDescription("New name"), Flag.optional),
@@ -101,30 +98,29 @@ const update = Command.make("update", {
 }, ({ allStreams, id, json, mode, name, schedule, source, streams, tenant }) =>
   Effect.gen(function*() {
     if (allStreams && streams.length > 0) return yield* usageError("Give --stream or --all-streams, not both")
-    const connections = yield* ConnectionService
+    const { client } = yield* IngestApi
+    const headers = tenantHeaders(tenant)
     // The API replaces the whole connection; the CLI fills what was not given from the current one.
-    const { connection: current } = yield* connections.get(tenant, id)
-    const input: ConnectionInput = yield* decodeRequest(ConnectionRequest, "connection")({
+    const current = yield* client.connections.get({ headers, params: { connectionId: id } })
+    const payload = yield* decodeRequest(ConnectionRequest, "connection")({
       sourceId: Option.getOrElse(source, () => current.sourceId),
       name: Option.getOrElse(name, () => current.name),
       syncSchedule: Option.isSome(schedule) ? scheduleOf(schedule.value) : current.syncSchedule,
       selectedStreams: allStreams ? null : streams.length > 0 ? streams : current.selectedStreams,
       syncMode: Option.getOrElse(mode, () => current.syncMode)
     })
-    const view = yield* connections.update(tenant, id, input)
-    yield* emit(json, connectionView(view), printConnection)
+    const connection = yield* client.connections.update({ headers, params: { connectionId: id }, payload })
+    yield* emit(json, connection, printConnection)
   })).pipe(Command.withDescription("Change a connection; omitted settings keep their value"))
 
-const remove = Command.make("delete", { tenant: tenantFlag, json: jsonFlag, id: connectionIdArg }, ({ id, json, tenant }) =>
+const remove = Command.make("delete", { ...tenantScoped, id: connectionIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    yield* (yield* ConnectionService).remove(tenant, id)
+    yield* (yield* IngestApi).client.connections.remove({ headers: tenantHeaders(tenant), params: { connectionId: id } })
     yield* json ? printJson({ id, deleted: true }) : Console.log(`Deleted connection ${id}`)
   })).pipe(Command.withDescription("Delete a connection that has no sync running"), Command.withAlias("rm"))
 
-export const connectionsCommand = (app: Layer.Layer<AppServices, unknown>) => {
-  const provide = withApp(app)
-  return Command.make("connections").pipe(
+export const connectionsCommand = (connect: Connect) =>
+  Command.make("connections").pipe(
     Command.withDescription("Manage connections: what to sync from a source into Iceberg"),
-    Command.withSubcommands([provide(list), provide(get), provide(create), provide(update), provide(remove)])
+    Command.withSubcommands([connect(list), connect(get), connect(create), connect(update), connect(remove)])
   )
-}

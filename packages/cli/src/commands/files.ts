@@ -1,21 +1,22 @@
 import { Console, Effect, Option } from "effect"
-import type { Layer } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import type { FileImport } from "@ingest/domain"
-import { fileFormats, FileImportService } from "@ingest/domain"
+import { fileFormats } from "@ingest/domain"
+import type { FileJobResponse, ImportStatusResponse, PreviewResponse, UploadResponse } from "@ingest/http/api"
 import { SchemaUpdateRequest } from "@ingest/http/api"
-import { fileJobView, importStatusView, previewView, uploadView } from "@ingest/http/views"
-import { withApp } from "../app.ts"
-import type { AppServices } from "../composition.ts"
-import { decodeRequest, fileIdArg, jsonFlag, parseMappings, tenantFlag, usageError, waitFlag } from "../flags.ts"
+import type { Connect } from "../command.ts"
+import { tenantHeaders, tenantScoped } from "../command.ts"
+import { connectionFlags, IngestApi } from "../connection/index.ts"
+import { WorkFailed } from "../exit-codes.ts"
+import { decodeRequest, fileIdArg, jsonFlag, parseMappings, waitFlag } from "../flags.ts"
 import { emit, formatBytes, formatCount, printJson, printRecord, printTable } from "../output.ts"
 import { makeProgressDisplay } from "../progress.ts"
-import { printImportFailure, uploadLocalFile, waitForImport } from "./file-work.ts"
+import { localFile, uploadFile, waitForImport } from "./file-work.ts"
+import { catalogueList } from "./sources.ts"
 
-type UploadJson = ReturnType<typeof uploadView>
-type PreviewJson = ReturnType<typeof previewView>
-type FileJobJson = ReturnType<typeof fileJobView>
-type StatusJson = ReturnType<typeof importStatusView>
+type UploadJson = typeof UploadResponse.Type
+type PreviewJson = typeof PreviewResponse.Type
+type FileJobJson = typeof FileJobResponse.Type
+type StatusJson = typeof ImportStatusResponse.Type
 
 const printUpload = (f: UploadJson) =>
   printRecord({
@@ -107,76 +108,80 @@ export const schemaRequestOf = (input: {
     })
   })
 
-const sheetFlag = Flag.String("sheet").pipe(
+export const sheetFlag = Flag.String("sheet").pipe(
   Flag.withDescription("Spreadsheets: the sheet to import (default: the first)"),
   Flag.optional
 )
 
 const upload = Command.make("upload", {
-  tenant: tenantFlag,
-  json: jsonFlag,
+  ...tenantScoped,
   sheet: sheetFlag,
   file: Argument.String("file").pipe(Argument.withDescription("Local file: csv, xlsx, xls, parquet, json, jsonl or avro"))
 }, ({ file, json, sheet, tenant }) =>
   Effect.gen(function*() {
+    const local = yield* localFile(file)
     const display = yield* makeProgressDisplay({ quiet: json })
-    const uploaded = yield* uploadLocalFile(tenant, file, Option.getOrUndefined(sheet), display)
-    yield* emit(json, uploadView(uploaded), printUpload)
+    const uploaded = yield* uploadFile(tenant, local, Option.getOrUndefined(sheet), display)
+    yield* emit(json, uploaded, printUpload)
   })).pipe(Command.withDescription("Upload a file and profile it (format, columns, types, row count)"))
 
-const preview = Command.make("preview", { tenant: tenantFlag, json: jsonFlag, id: fileIdArg }, ({ id, json, tenant }) =>
+const preview = Command.make("preview", { ...tenantScoped, id: fileIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    const file = yield* (yield* FileImportService).get(tenant, id)
-    yield* emit(json, previewView(file), printPreview)
+    const file = yield* (yield* IngestApi).client.files.preview({ headers: tenantHeaders(tenant), params: { fileId: id } })
+    yield* emit(json, file, printPreview)
   })).pipe(Command.withDescription("Show the inferred columns and the first rows of an uploaded file"))
 
-const schema = Command.make("schema", { tenant: tenantFlag, json: jsonFlag, id: fileIdArg, ...targetFlags }, (input) =>
+const schema = Command.make("schema", { ...tenantScoped, id: fileIdArg, ...targetFlags }, (input) =>
   Effect.gen(function*() {
-    const request = yield* schemaRequestOf(input)
-    const file = yield* (yield* FileImportService).updateSchema(input.tenant, input.id, request)
-    yield* emit(input.json, fileJobView(file), printFileJob)
+    const payload = yield* schemaRequestOf(input)
+    const job = yield* (yield* IngestApi).client.files.updateSchema({
+      headers: tenantHeaders(input.tenant),
+      params: { fileId: input.id },
+      payload
+    })
+    yield* emit(input.json, job, printFileJob)
   })).pipe(Command.withDescription("Choose the target table and rename or drop columns before importing"))
 
-/** Prints the end of an import; a FAILED one fails the command. */
-export const reportImport = (file: FileImport, json: boolean, summary: (file: FileImport) => Effect.Effect<void>) =>
+/** The end of an import: the status (JSON) or a line (human); a FAILED import fails the command. */
+export const reportImport = (status: StatusJson, json: boolean, summary: (status: StatusJson) => Effect.Effect<void>) =>
   Effect.gen(function*() {
-    if (json) yield* printJson(importStatusView(file))
-    if (file.status === "FAILED") {
-      if (!json) yield* printImportFailure(file)
-      return yield* usageError(`Import of ${file.fileName} failed${file.error !== null ? `: ${file.error}` : ""}`)
+    if (json) yield* printJson(status)
+    if (status.status === "FAILED") {
+      return yield* new WorkFailed({ message: `Import of ${status.fileName} failed${status.error !== null ? `: ${status.error}` : ""}` })
     }
-    if (!json) yield* summary(file)
+    if (!json) yield* summary(status)
   })
 
-const runImport = Command.make("import", { tenant: tenantFlag, json: jsonFlag, wait: waitFlag, id: fileIdArg }, ({ id, json, tenant, wait }) =>
+export const queuedHint = (id: string) => `Queued: the service imports it; follow with \`ingest files status ${id}\``
+
+const runImport = Command.make("import", { ...tenantScoped, wait: waitFlag, id: fileIdArg }, ({ id, json, tenant, wait }) =>
   Effect.gen(function*() {
-    const started = yield* (yield* FileImportService).execute(tenant, id)
+    const started = yield* (yield* IngestApi).client.files.execute({ headers: tenantHeaders(tenant), params: { fileId: id } })
     if (!wait) {
-      yield* emit(json, fileJobView(started), printFileJob)
-      if (!json) yield* Console.error(`Queued: a running service imports it; follow with \`ingest files status ${id}\``)
+      yield* emit(json, started, printFileJob)
+      if (!json) yield* Console.error(queuedHint(id))
       return
     }
     const display = yield* makeProgressDisplay({ quiet: json })
     const final = yield* waitForImport(tenant, id, display)
     yield* reportImport(final, json, (f) =>
       Console.log(`Imported ${formatCount(f.recordsImported ?? 0)} rows of ${f.fileName} into ${f.targetSchema ?? "default"}.${f.targetTableName}`))
-  })).pipe(Command.withDescription("Import an uploaded file into its Iceberg table (--wait: run it here and follow it)"))
+  })).pipe(Command.withDescription("Import an uploaded file into its Iceberg table (--wait: follow it to the end)"))
 
-const status = Command.make("status", { tenant: tenantFlag, json: jsonFlag, id: fileIdArg }, ({ id, json, tenant }) =>
+const status = Command.make("status", { ...tenantScoped, id: fileIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    const file = yield* (yield* FileImportService).get(tenant, id)
-    yield* emit(json, importStatusView(file), printStatus)
+    const file = yield* (yield* IngestApi).client.files.status({ headers: tenantHeaders(tenant), params: { fileId: id } })
+    yield* emit(json, file, printStatus)
   })).pipe(Command.withDescription("Show the import status of a file"))
 
-const formats = Command.make("formats", { json: jsonFlag }, ({ json }) =>
-  json ? printJson([...fileFormats]) : Console.log(fileFormats.join("\n"))).pipe(
-    Command.withDescription("List the file formats that can be imported")
-  )
+const formats = Command.make("formats", { json: jsonFlag, ...connectionFlags }, ({ json, ...options }) =>
+  Effect.gen(function*() {
+    const formats = yield* catalogueList(options, (client) => client.public.fileFormats(), fileFormats)
+    yield* json ? printJson(formats) : Console.log(formats.join("\n"))
+  })).pipe(Command.withDescription("List the file formats that can be imported"))
 
-export const filesCommand = (app: Layer.Layer<AppServices, unknown>) => {
-  const provide = withApp(app)
-  return Command.make("files").pipe(
+export const filesCommand = (connect: Connect) =>
+  Command.make("files").pipe(
     Command.withDescription("Upload files and import them into Iceberg tables step by step"),
-    Command.withSubcommands([provide(upload), provide(preview), provide(schema), provide(runImport), provide(status), formats])
+    Command.withSubcommands([connect(upload), connect(preview), connect(schema), connect(runImport), connect(status), formats])
   )
-}

@@ -1,16 +1,17 @@
 import { Console, Effect, Option } from "effect"
-import type { Layer } from "effect"
 import { Command, Flag } from "effect/cli"
-import type { DiscoveredStream, Source } from "@ingest/domain"
-import { connectorTypes, SourceService } from "@ingest/domain"
+import { connectorTypes } from "@ingest/domain"
+import type { DiscoverResponse, SourceResponse } from "@ingest/http/api"
 import { CreateSourceRequest, UpdateSourceRequest } from "@ingest/http/api"
-import { discoverView, sourceView } from "@ingest/http/views"
-import { withApp } from "../app.ts"
-import type { AppServices } from "../composition.ts"
-import { decodeRequest, jsonFlag, parseJsonObject, sourceIdArg, tenantFlag, usageError } from "../flags.ts"
+import type { Connect } from "../command.ts"
+import { tenantHeaders, tenantScoped } from "../command.ts"
+import { connectionFlags, IngestApi, resolveTarget } from "../connection/index.ts"
+import { makeClient } from "../connection/client.ts"
+import { WorkFailed } from "../exit-codes.ts"
+import { decodeRequest, jsonFlag, parseJsonObject, sourceIdArg, usageError } from "../flags.ts"
 import { emit, printJson, printRecord, printTable } from "../output.ts"
 
-type SourceJson = ReturnType<typeof sourceView>
+type SourceJson = typeof SourceResponse.Type
 
 const printSources = (sources: ReadonlyArray<SourceJson>) =>
   printTable(sources, [
@@ -56,21 +57,21 @@ const connectionConfigOf = (config: Option.Option<string>, configFile: Option.Op
     return Option.none<Record<string, unknown>>()
   })
 
-const list = Command.make("list", { tenant: tenantFlag, json: jsonFlag }, ({ json, tenant }) =>
+
+const list = Command.make("list", { ...tenantScoped }, ({ json, tenant }) =>
   Effect.gen(function*() {
-    const sources = yield* (yield* SourceService).list(tenant)
-    yield* emit(json, sources.map(sourceView), printSources)
+    const sources = yield* (yield* IngestApi).client.sources.list({ headers: tenantHeaders(tenant) })
+    yield* emit(json, sources, printSources)
   })).pipe(Command.withDescription("List the tenant's sources"), Command.withAlias("ls"))
 
-const get = Command.make("get", { tenant: tenantFlag, json: jsonFlag, id: sourceIdArg }, ({ id, json, tenant }) =>
+const get = Command.make("get", { ...tenantScoped, id: sourceIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    const source = yield* (yield* SourceService).get(tenant, id)
-    yield* emit(json, sourceView(source), printSource)
-  })).pipe(Command.withDescription("Show one source"))
+    const source = yield* (yield* IngestApi).client.sources.get({ headers: tenantHeaders(tenant), params: { sourceId: id } })
+    yield* emit(json, source, printSource)
+  })).pipe(Command.withDescription("Show one source (never its secrets)"))
 
 const create = Command.make("create", {
-  tenant: tenantFlag,
-  json: jsonFlag,
+  ...tenantScoped,
   name: Flag.String("name").pipe(Flag.withDescription("Source name")),
   type: Flag.Literals("type", connectorTypes).pipe(Flag.withDescription("Connector type (see `ingest connector-types`)")),
   description: Flag.String("description").pipe(Flag.withDescription("What the source is"), Flag.optional),
@@ -81,19 +82,18 @@ const create = Command.make("create", {
     if (Option.isNone(connectionConfig)) {
       return yield* usageError("The connector configuration is required: --config '<json>' or --config-file <file>")
     }
-    const request = yield* decodeRequest(CreateSourceRequest, "source")({
+    const payload = yield* decodeRequest(CreateSourceRequest, "source")({
       name,
       connectorType: type,
       connectionConfig: connectionConfig.value,
       ...(Option.isSome(description) ? { description: description.value } : {})
     })
-    const source = yield* (yield* SourceService).create(tenant, request)
-    yield* emit(json, sourceView(source), printSource)
+    const source = yield* (yield* IngestApi).client.sources.create({ headers: tenantHeaders(tenant), payload })
+    yield* emit(json, source, printSource)
   })).pipe(Command.withDescription("Register a source"))
 
 const update = Command.make("update", {
-  tenant: tenantFlag,
-  json: jsonFlag,
+  ...tenantScoped,
   id: sourceIdArg,
   name: Flag.String("name").pipe(Flag.withDescription("New name"), Flag.optional),
   type: Flag.Literals("type", connectorTypes).pipe(Flag.withDescription("New connector type"), Flag.optional),
@@ -111,57 +111,60 @@ const update = Command.make("update", {
     if (Object.keys(changes).length === 0) {
       return yield* usageError("Nothing to update: give --name, --description, --type, --config or --config-file")
     }
-    const request = yield* decodeRequest(UpdateSourceRequest, "source update")(changes)
-    const source = yield* (yield* SourceService).update(tenant, id, request)
-    yield* emit(json, sourceView(source), printSource)
+    const payload = yield* decodeRequest(UpdateSourceRequest, "source update")(changes)
+    const source = yield* (yield* IngestApi).client.sources.update({ headers: tenantHeaders(tenant), params: { sourceId: id }, payload })
+    yield* emit(json, source, printSource)
   })).pipe(Command.withDescription("Change a source; omitted fields keep their value"))
 
-const remove = Command.make("delete", { tenant: tenantFlag, json: jsonFlag, id: sourceIdArg }, ({ id, json, tenant }) =>
+const remove = Command.make("delete", { ...tenantScoped, id: sourceIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    yield* (yield* SourceService).remove(tenant, id)
+    yield* (yield* IngestApi).client.sources.remove({ headers: tenantHeaders(tenant), params: { sourceId: id } })
     yield* json ? printJson({ id, deleted: true }) : Console.log(`Deleted source ${id}`)
   })).pipe(Command.withDescription("Delete a source that has no connections"), Command.withAlias("rm"))
 
-const test = Command.make("test", { tenant: tenantFlag, json: jsonFlag, id: sourceIdArg }, ({ id, json, tenant }) =>
+const test = Command.make("test", { ...tenantScoped, id: sourceIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    const source: Source = yield* (yield* SourceService).test(tenant, id)
-    yield* emit(json, sourceView(source), printSource)
+    const source = yield* (yield* IngestApi).client.sources.test({ headers: tenantHeaders(tenant), params: { sourceId: id } })
+    yield* emit(json, source, printSource)
     // A failed check is an answer, not an error, for the API; a script still wants a non-zero exit.
     if (source.status === "ERROR") {
-      return yield* usageError(`Connection test failed: ${source.lastError ?? "the source cannot be reached"}`)
+      return yield* new WorkFailed({ message: `Connection test failed: ${source.lastError ?? "the source cannot be reached"}` })
     }
   })).pipe(Command.withDescription("Check that the source can be reached (status ACTIVE or ERROR)"))
 
-const printStreams = (streams: ReadonlyArray<DiscoveredStream>) =>
+const printStreams = (streams: (typeof DiscoverResponse.Type)["streams"]) =>
   printTable(streams, [
     { header: "STREAM", value: (s) => s.name },
     { header: "COLUMNS", value: (s) => s.columns.map((c) => `${c.name}:${c.type}`).join(", ") },
     { header: "SYNC MODES", value: (s) => s.supportedSyncModes.join(",") }
   ], "The source offers no streams.")
 
-const discover = Command.make("discover", { tenant: tenantFlag, json: jsonFlag, id: sourceIdArg }, ({ id, json, tenant }) =>
+const discover = Command.make("discover", { ...tenantScoped, id: sourceIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    const streams = yield* (yield* SourceService).discover(tenant, id)
-    yield* json ? printJson(discoverView(streams)) : printStreams(streams)
+    const found = yield* (yield* IngestApi).client.sources.discover({ headers: tenantHeaders(tenant), params: { sourceId: id } })
+    yield* json ? printJson(found) : printStreams(found.streams)
   })).pipe(Command.withDescription("Discover the streams (tables) a source offers, with their columns"))
 
-export const sourcesCommand = (app: Layer.Layer<AppServices, unknown>) => {
-  const provide = withApp(app)
-  return Command.make("sources").pipe(
+export const sourcesCommand = (connect: Connect) =>
+  Command.make("sources").pipe(
     Command.withDescription("Manage sources: external systems to ingest from"),
-    Command.withSubcommands([
-      provide(list),
-      provide(get),
-      provide(create),
-      provide(update),
-      provide(remove),
-      provide(test),
-      provide(discover)
-    ])
+    Command.withSubcommands([connect(list), connect(get), connect(create), connect(update), connect(remove), connect(test), connect(discover)])
   )
-}
 
-export const connectorTypesCommand = Command.make("connector-types", { json: jsonFlag }, ({ json }) =>
-  json ? printJson([...connectorTypes]) : Console.log(connectorTypes.join("\n"))).pipe(
-    Command.withDescription("List the connector types a source can have")
-  )
+/** A service's list when the command goes to one, else this build's own. */
+export const catalogueList = (
+  options: { readonly url: Option.Option<string>; readonly token: Option.Option<string>; readonly profile: Option.Option<string> },
+  fetchList: (client: Effect.Success<ReturnType<typeof makeClient>>) => Effect.Effect<ReadonlyArray<string>, unknown>,
+  local: ReadonlyArray<string>
+) =>
+  Effect.gen(function*() {
+    const target = yield* resolveTarget(options)
+    if (target.kind === "in-process") return local
+    return yield* fetchList(yield* makeClient({ baseUrl: target.url, token: undefined }))
+  }).pipe(Effect.scoped)
+
+export const connectorTypesCommand = Command.make("connector-types", { json: jsonFlag, ...connectionFlags }, ({ json, ...options }) =>
+  Effect.gen(function*() {
+    const types = yield* catalogueList(options, (client) => client.public.connectorTypes(), connectorTypes)
+    yield* json ? printJson(types) : Console.log(types.join("\n"))
+  })).pipe(Command.withDescription("List the connector types a source can have"))

@@ -1,18 +1,18 @@
-import { Console, DateTime, Effect, Option } from "effect"
-import type { Layer } from "effect"
+import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import type { SyncView, TenantId } from "@ingest/domain"
-import { ConnectionId, isActiveSync, SyncService } from "@ingest/domain"
+import type { TenantId } from "@ingest/domain"
+import { ConnectionId, SyncId } from "@ingest/domain"
+import type { SyncResponse } from "@ingest/http/api"
 import { parseSort } from "@ingest/http/api"
-import { syncView } from "@ingest/http/views"
-import { withApp } from "../app.ts"
-import type { AppServices } from "../composition.ts"
-import { BackgroundWork } from "../composition.ts"
-import { connectionIdArg, jsonFlag, syncIdArg, tenantFlag, usageError, waitFlag } from "../flags.ts"
+import type { Connect } from "../command.ts"
+import { tenantHeaders, tenantScoped } from "../command.ts"
+import { IngestApi } from "../connection/index.ts"
+import { WorkFailed } from "../exit-codes.ts"
+import { connectionIdArg, syncIdArg, usageError, waitFlag } from "../flags.ts"
 import { emit, formatBytes, formatCount, formatDuration, printJson, printRecord, printTable } from "../output.ts"
 import { makeProgressDisplay, pollUntilDone, whileWorking } from "../progress.ts"
 
-type SyncJson = ReturnType<typeof syncView>
+type SyncJson = typeof SyncResponse.Type
 
 const printSyncs = (syncs: ReadonlyArray<SyncJson>) =>
   printTable(syncs, [
@@ -39,44 +39,50 @@ const printSync = (s: SyncJson) =>
     ...(s.error !== null ? { error: s.error } : {})
   })
 
-const describeSync = ({ connectionName, sync }: SyncView) => {
-  const elapsed = Date.now() - DateTime.toEpochMillis(sync.startedAt)
+const isActive = (status: SyncJson["status"]) => status === "PENDING" || status === "RUNNING"
+
+const describeSync = (sync: SyncJson) => {
+  const elapsed = sync.durationMs ?? Date.now() - Date.parse(sync.startedAt)
   const parts = [
-    `sync of ${connectionName || sync.connectionId}: ${sync.status}`,
+    `sync of ${sync.connectionName || sync.connectionId}: ${sync.status}`,
     `${formatCount(sync.recordsSynced ?? 0)} records`,
     ...(sync.bytesSynced !== null ? [formatBytes(sync.bytesSynced)] : []),
     formatDuration(Math.max(0, elapsed))
   ]
-  return { text: parts.join(", ") }
+  return { phase: sync.status, text: parts.join(", ") }
 }
 
-/** Follows a sync until it ends, running this process's share of background work meanwhile. */
-const waitForSync = (tenant: TenantId, started: SyncView, json: boolean) =>
+/** Follows a sync until it ends (running this process's share of background work in process). */
+const waitForSync = (tenant: TenantId, started: SyncJson, json: boolean) =>
   Effect.gen(function*() {
-    const syncs = yield* SyncService
-    const background = yield* BackgroundWork
+    const { background, client } = yield* IngestApi
     const display = yield* makeProgressDisplay({ quiet: json })
     const final = yield* whileWorking(
       pollUntilDone({
-        observe: syncs.get(tenant, started.sync.id),
-        isDone: (view) => !isActiveSync(view.sync.status),
+        observe: client.syncs.get({ headers: tenantHeaders(tenant), params: { syncId: SyncId.make(started.id) } }),
+        isDone: (sync) => !isActive(sync.status),
         describe: describeSync,
         display,
         interval: "500 millis"
       }),
-      background.run
+      background
     )
-    yield* emit(json, syncView(final), printSync)
-    if (final.sync.status !== "SUCCEEDED") {
-      return yield* usageError(
-        `Sync ${final.sync.id} ${final.sync.status}${final.sync.error !== null ? `: ${final.sync.error}` : ""}`
-      )
+    yield* emit(json, final, (s) =>
+      Effect.gen(function*() {
+        yield* printSync(s)
+        if (s.status === "SUCCEEDED") {
+          yield* Console.error(
+            `Synced ${formatCount(s.recordsSynced ?? 0)} records of ${s.connectionName} in ${formatDuration(s.durationMs ?? 0)}`
+          )
+        }
+      }))
+    if (final.status !== "SUCCEEDED") {
+      return yield* new WorkFailed({ message: `Sync ${final.id} ${final.status}${final.error !== null ? `: ${final.error}` : ""}` })
     }
   })
 
 const list = Command.make("list", {
-  tenant: tenantFlag,
-  json: jsonFlag,
+  ...tenantScoped,
   connection: Flag.String("connection").pipe(
     Flag.withDescription("Only syncs of this connection"),
     Flag.withSchema(ConnectionId),
@@ -92,17 +98,13 @@ const list = Command.make("list", {
   Effect.gen(function*() {
     if (page < 0) return yield* usageError(`--page must be 0 or more, got ${page}`)
     if (size < 1 || size > 1000) return yield* usageError(`--size must be between 1 and 1000, got ${size}`)
-    const order = parseSort(sort)
-    if (order === undefined) {
+    if (parseSort(sort) === undefined) {
       return yield* usageError(`--sort must be "field" or "field,asc|desc" with field one of startedAt, completedAt, status; got "${sort}"`)
     }
-    const result = yield* (yield* SyncService).history(tenant, {
-      connectionId: Option.getOrUndefined(connection),
-      page,
-      size,
-      sort: order
+    const body = yield* (yield* IngestApi).client.syncs.list({
+      headers: tenantHeaders(tenant),
+      query: { ...(Option.isSome(connection) ? { connectionId: connection.value } : {}), page, size, sort }
     })
-    const body = { ...result, content: result.content.map(syncView) }
     yield* emit(json, body, (b) =>
       Effect.gen(function*() {
         yield* printSyncs(b.content)
@@ -112,35 +114,28 @@ const list = Command.make("list", {
       }))
   })).pipe(Command.withDescription("Sync history, newest first, one page at a time"), Command.withAlias("ls"))
 
-const get = Command.make("get", { tenant: tenantFlag, json: jsonFlag, id: syncIdArg }, ({ id, json, tenant }) =>
+const get = Command.make("get", { ...tenantScoped, id: syncIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    const view = yield* (yield* SyncService).get(tenant, id)
-    yield* emit(json, syncView(view), printSync)
+    const sync = yield* (yield* IngestApi).client.syncs.get({ headers: tenantHeaders(tenant), params: { syncId: id } })
+    yield* emit(json, sync, printSync)
   })).pipe(Command.withDescription("Show one sync, refreshed from the engine"))
 
-const trigger = Command.make("trigger", {
-  tenant: tenantFlag,
-  json: jsonFlag,
-  wait: waitFlag,
-  connection: connectionIdArg
-}, ({ connection, json, tenant, wait }) =>
+const trigger = Command.make("trigger", { ...tenantScoped, wait: waitFlag, connection: connectionIdArg }, ({ connection, json, tenant, wait }) =>
   Effect.gen(function*() {
-    const started = yield* (yield* SyncService).trigger(tenant, connection)
-    if (!wait) return yield* emit(json, syncView(started), printSync)
-    if (!json) yield* Console.error(`Started sync ${started.sync.id}`)
+    const started = yield* (yield* IngestApi).client.syncs.trigger({ headers: tenantHeaders(tenant), params: { connectionId: connection } })
+    if (!wait) return yield* emit(json, started, printSync)
+    if (!json) yield* Console.error(`Started sync ${started.id}`)
     yield* waitForSync(tenant, started, json)
   })).pipe(Command.withDescription("Start a sync of a connection now (--wait: follow it to the end)"))
 
-const cancel = Command.make("cancel", { tenant: tenantFlag, json: jsonFlag, id: syncIdArg }, ({ id, json, tenant }) =>
+const cancel = Command.make("cancel", { ...tenantScoped, id: syncIdArg }, ({ id, json, tenant }) =>
   Effect.gen(function*() {
-    yield* (yield* SyncService).cancel(tenant, id)
+    yield* (yield* IngestApi).client.syncs.cancel({ headers: tenantHeaders(tenant), params: { syncId: id } })
     yield* json ? printJson({ id, cancelled: true }) : Console.log(`Cancelled sync ${id}`)
   })).pipe(Command.withDescription("Cancel a PENDING or RUNNING sync"))
 
-export const syncsCommand = (app: Layer.Layer<AppServices, unknown>) => {
-  const provide = withApp(app)
-  return Command.make("syncs").pipe(
+export const syncsCommand = (connect: Connect) =>
+  Command.make("syncs").pipe(
     Command.withDescription("Run syncs and read their history"),
-    Command.withSubcommands([provide(list), provide(get), provide(trigger), provide(cancel)])
+    Command.withSubcommands([connect(list), connect(get), connect(trigger), connect(cancel)])
   )
-}
