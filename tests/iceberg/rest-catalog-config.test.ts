@@ -161,3 +161,29 @@ describe("SigV4 and extra headers on the wire", () => {
     expect(again.headers["authorization"]).toBe(authorization)
   })
 })
+
+describe("readiness", () => {
+  const settingsFor = (uri: string) => {
+    const settings = restCatalogSettings(`rest:${uri}`, env({ token: Redacted.make("readiness-token") }), {}, undefined)
+    if (typeof settings === "string") throw new Error(settings)
+    return settings
+  }
+
+  it("fails, naming why, when the catalog does not answer in time or refuses the connection", async () => {
+    const silent = createServer(() => {
+      // never answers
+    })
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+    const port = (silent.address() as AddressInfo).port
+    try {
+      const timedOut = await Effect.runPromise(Effect.flip(makeRestCatalog(settingsFor(`http://127.0.0.1:${port}`), { tempDir: "/tmp" }).ready))
+      expect(timedOut).toBe("GET /v1/config: no answer in time")
+    } finally {
+      silent.closeAllConnections()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+    const refused = await Effect.runPromise(Effect.flip(makeRestCatalog(settingsFor(`http://127.0.0.1:${port}`), { tempDir: "/tmp" }).ready))
+    expect(refused).toMatch(/^GET \/v1\/config: .*ECONNREFUSED/)
+    expect(refused).not.toContain("readiness-token")
+  })
+})

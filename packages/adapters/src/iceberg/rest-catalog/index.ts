@@ -64,9 +64,9 @@ export const makeRestCatalog = (
     path: "/v1/config",
     query: staticWarehouse === undefined ? undefined : { warehouse: staticWarehouse }
   }).pipe(
-    Effect.mapError((error) => `Iceberg catalog: ${error.reason}`),
+    Effect.mapError((error) => error.reason),
     Effect.flatMap((response) =>
-      response.status === 200 ? Effect.void : Effect.fail(`Iceberg catalog: /v1/config answered ${response.status}`)
+      response.status === 200 ? Effect.void : Effect.fail(`GET /v1/config answered ${response.status}`)
     )
   )
   const storage = makeRestTableStorage({
