@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { BrowserContext, Page } from "playwright-core"
@@ -84,4 +85,19 @@ export const tabTo = async (page: Page, selector: string, maxPresses = 120) => {
     await page.keyboard.press("Tab")
   }
   throw new Error(`Tab never reached ${selector}`)
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
+
+/**
+ * WCAG 2.1 A and AA violations axe-core finds on the page as it is now (contrast, labels, names,
+ * landmarks, …), one line each. axe is evaluated through the debugging protocol, not as a page
+ * script, so the page's CSP stays as strict as it is.
+ */
+export const accessibilityViolations = async (page: Page): Promise<Array<string>> => {
+  if (!(await page.evaluate<boolean>("typeof window.axe === 'object'"))) await page.evaluate(axeSource)
+  return page.evaluate<Array<string>>(`
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+      .then((r) => r.violations.flatMap((v) => v.nodes.map((n) => v.id + ": " + n.target.join(" ") + " (" + (n.failureSummary || "").split("\\n").slice(1).join(" ").trim() + ")")))
+  `)
 }

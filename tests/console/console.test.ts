@@ -5,7 +5,7 @@ import { createTestDatabase, pgHost, pgPort, pgUser } from "../support/postgres.
 import type { RunningService } from "../support/server.ts"
 import { ISSUER, MANAGE, READ, startService } from "../support/server.ts"
 import type { Browser } from "./browser.ts"
-import { chromiumPath, cspViolations, hasChromium, launchBrowser, screenshot, screenshotDir, tabTo } from "./browser.ts"
+import { accessibilityViolations, chromiumPath, cspViolations, hasChromium, launchBrowser, screenshot, screenshotDir, tabTo } from "./browser.ts"
 
 // The console in a real browser against the real service: file import (upload → preview →
 // rename/drop → import → COMPLETED, rows read back with DuckDB), hostile file contents shown as
@@ -85,6 +85,7 @@ Order ID,Customer Name,Amount,Internal Note
     await wizard.getByLabel("Table", { exact: true }).fill("orders_console")
     await expect.poll(() => wizard.getByTestId("append-plan").textContent()).toContain("Creates the new table raw.orders_console with 3 columns")
     await screenshot(page, "import-preview-1280")
+    expect(await accessibilityViolations(page)).toEqual([])
     await wizard.getByRole("button", { name: "Import", exact: true }).click()
 
     const result = wizard.getByTestId("import-result")
@@ -93,6 +94,7 @@ Order ID,Customer Name,Amount,Internal Note
     expect(await result.getByTestId("records").textContent()).toBe("3")
     expect(await result.locator("pre").textContent()).toContain(`ATTACH '${tenant}' AS lake (TYPE iceberg, ENDPOINT '${service.baseUrl}/api/v1/iceberg'`)
     await screenshot(page, "import-completed-1280")
+    expect(await accessibilityViolations(page)).toEqual([])
 
     const table = await readLakeTable(stateDb.url, service.dataDir, [namespace, "raw"], "orders_console", "order_id")
     expect(table?.rows.map((r) => ({ ...r }))).toEqual([
@@ -153,6 +155,7 @@ Order ID,Customer Name,Amount,Channel
     expect(await page.evaluate("window.__pwned")).toBeUndefined()
     expect(await cspViolations(page)).toEqual([])
     await screenshot(page, "hostile-file-390")
+    expect(await accessibilityViolations(page)).toEqual([])
     await page.close()
   })
 
@@ -205,6 +208,10 @@ Order ID,Customer Name,Amount,Channel
     await problem.waitFor()
     expect(await problem.textContent()).toContain("Permission denied")
     expect(await problem.textContent()).toContain(`This needs ${MANAGE}. Your token grants read only (${READ})`)
+    await page.getByRole("link", { name: "Import history" }).click()
+    await page.getByTestId("import-history").waitFor()
+    await screenshot(page, "import-history-1280")
+    expect(await accessibilityViolations(page)).toEqual([])
     await page.close()
   })
 
@@ -247,6 +254,7 @@ Order ID,Customer Name,Amount,Channel
     expect(await form.locator(".problems").textContent()).toContain("Schedule:")
     await form.getByLabel(/Cron expression/).fill("0 3 1 1 *")
     await screenshot(page, "connection-form-1280")
+    expect(await accessibilityViolations(page)).toEqual([])
     await form.getByRole("button", { name: "Create connection" }).click()
 
     const connection = page.getByRole("region", { name: "orders-sync" })
@@ -261,6 +269,7 @@ Order ID,Customer Name,Amount,Channel
     }
     expect(await connection.getByRole("img", { name: /Records per run/ }).count()).toBe(1)
     await screenshot(page, "connection-history-1280")
+    expect(await accessibilityViolations(page)).toEqual([])
 
     await page.setViewportSize({ width: 390, height: 844 })
     await page.getByRole("link", { name: "Syncs" }).click()
@@ -269,6 +278,7 @@ Order ID,Customer Name,Amount,Channel
     expect(await all.locator("tbody tr").count()).toBe(2)
     expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390)
     await screenshot(page, "syncs-390")
+    expect(await accessibilityViolations(page)).toEqual([])
     expect(await cspViolations(page)).toEqual([])
     await page.close()
   })
@@ -299,6 +309,7 @@ describe.skipIf(!hasChromium)("console sign-in in dev auth mode", () => {
     await page.goto(`${devService.baseUrl}/console/sources`)
     await page.getByLabel("Tenant id for the dev token").fill(tenant)
     await screenshot(page, "sign-in-dev-1280")
+    expect(await accessibilityViolations(page)).toEqual([])
     await page.getByRole("button", { name: "Use a dev token" }).click()
     await page.getByRole("heading", { name: "Sources", level: 1 }).waitFor()
     expect(await page.getByRole("banner").textContent()).toContain(tenant)
