@@ -200,8 +200,14 @@ Order ID,Customer Name,Amount,Channel
     await page.close()
   })
 
-  it("a read-only token can look but an upload says which permission is missing", async () => {
+  it("a refused token is explained at sign-in; a read-only token can look but an upload says which permission is missing", async () => {
     const page = await browser.newPage()
+    await page.goto(`${service.baseUrl}/console/`)
+    await page.getByLabel("Bearer token").fill(`${readToken.slice(0, -4)}AAAA`)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    const refused = page.getByRole("alert")
+    await refused.waitFor()
+    expect(await refused.textContent()).toContain("Not signed in: the service refused the token. Token signature is invalid")
     await signIn(page, readToken)
     await upload(page, "nope.csv", csv("a\n1\n"))
     const problem = page.getByRole("alert")

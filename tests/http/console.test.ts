@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase } from "../support/postgres.ts"
 import type { RunningService } from "../support/server.ts"
 import { api, ISSUER, MANAGE, startService } from "../support/server.ts"
 import { contentSecurityPolicy } from "@ingest/http/console"
@@ -10,14 +11,19 @@ const tenant = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 const other = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 
 describe("console route", () => {
+  let database: ReturnType<typeof createTestDatabase>
   let service: RunningService
   let token: string
 
   beforeAll(async () => {
-    service = await startService()
+    database = createTestDatabase()
+    service = await startService({ DATABASE_URL: database.url })
     token = await service.keys.sign({ tenants: [tenant, other], permissions: [MANAGE] }, { issuer: ISSUER })
   }, 120_000)
-  afterAll(() => service?.stop())
+  afterAll(async () => {
+    await service?.stop()
+    database?.drop()
+  })
 
   it("serves the page under a strict CSP, without inline script or style, at every view path", async () => {
     for (const path of ["/console", "/console/", "/console/sources", "/console/connections?id=x"]) {
@@ -110,6 +116,7 @@ describe("console route", () => {
 })
 
 describe("dev tokens for the console", () => {
+  let database: ReturnType<typeof createTestDatabase>
   let service: RunningService
   const mint = (headers: Record<string, string>, body: unknown = { tenantId: tenant }) =>
     fetch(`${service.baseUrl}/console/dev-token`, {
@@ -119,9 +126,13 @@ describe("dev tokens for the console", () => {
     })
 
   beforeAll(async () => {
-    service = await startService({}, { devAuth: true })
+    database = createTestDatabase()
+    service = await startService({ DATABASE_URL: database.url }, { devAuth: true })
   }, 120_000)
-  afterAll(() => service?.stop())
+  afterAll(async () => {
+    await service?.stop()
+    database?.drop()
+  })
 
   it("mints a token for one tenant to a loopback request in dev mode; it works for that tenant only", async () => {
     expect((await fetch(`${service.baseUrl}/console/dev-token`)).status).toBe(200)
