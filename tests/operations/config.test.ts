@@ -1,6 +1,9 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
 import { createConnection } from "node:net"
 import { checkConfigOf } from "@ingest/adapters/config"
 import { freePort } from "../support/server.ts"
@@ -98,5 +101,27 @@ describe("configuration check", () => {
       socket.once("error", () => resolve(true))
     })
     assert.isTrue(refused, "nothing listens on the port")
+  })
+
+  it("`ingest config check` runs the same checks without starting anything", () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "ingest-config-"))
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ["packages/cli/src/main.ts", "config", "check"], {
+        env: { ...process.env, INGEST_DATA_DIR: dataDir, ...env },
+        encoding: "utf8"
+      })
+    const bad = run({ INGEST_ENGINE: "airbyte", INGEST_RUN_WORKERS: "sometimes" })
+    expect(bad.status).not.toBe(0)
+    expect(bad.stdout).toBe("")
+    expect(bad.stderr).toContain("The configuration is not valid (2 problems):")
+    expect(bad.stderr).toContain("INGEST_RUN_WORKERS=sometimes is not valid: needs true or false")
+    expect(bad.stderr).toContain("INGEST_ENGINE=airbyte needs AIRBYTE_API_URL, AIRBYTE_CLIENT_ID, AIRBYTE_CLIENT_SECRET and AIRBYTE_ICEBERG_WAREHOUSE")
+
+    const good = run({ DATABASE_URL: "postgres://ingest:s3cret@db.internal:5432/ingest" })
+    expect(good.status).toBe(0)
+    expect(good.stdout).toContain("The configuration is valid.")
+    expect(good.stdout).toContain("database      db.internal:5432/ingest")
+    expect(good.stdout).not.toContain("s3cret")
+    rmSync(dataDir, { recursive: true, force: true })
   })
 })

@@ -1,6 +1,7 @@
 import { Cause, Console, Effect, Option } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
 import { withConnection } from "./command.ts"
+import { configCommand } from "./commands/config.ts"
 import { connectionsCommand } from "./commands/connections.ts"
 import { filesCommand } from "./commands/files.ts"
 import { importCommand } from "./commands/import.ts"
@@ -26,6 +27,7 @@ export const makeIngestCommand = (composition: Composition) => {
     ),
     Command.withSubcommands([
       serveCommand(composition),
+      configCommand,
       tokenCommand,
       profileCommand,
       sourcesCommand(connect),
