@@ -1,33 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { spawnIngest } from "./support/spawn-cli.ts"
 
-// The CLI as users run it: the launcher in a child process, with the production composition
-// (embedded Postgres, files and warehouse under a temp INGEST_DATA_DIR).
+// The CLI as users run it: the launcher in a child process, in process over the production
+// composition (embedded Postgres, files and warehouse under a temp INGEST_DATA_DIR).
 
-const repoRoot = path.resolve(import.meta.dirname, "../..")
-const node = path.join(repoRoot, "node_modules/.bin/node")
-const launcher = path.join(repoRoot, "packages/cli/bin/ingest.mjs")
 const tenant = "2f1c6e1e-8a51-4d59-9a43-3f8d2c1b7a10"
 
 let dir: string
 
 const ingest = (args: ReadonlyArray<string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(node, [launcher, ...args], {
-      cwd: dir,
-      env: { PATH: process.env["PATH"] ?? "", HOME: dir, INGEST_DATA_DIR: path.join(dir, "data"), INGEST_TENANT_ID: tenant },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk) => (stdout += chunk))
-    child.stderr.on("data", (chunk) => (stderr += chunk))
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
+  spawnIngest(args, { cwd: dir, env: { HOME: dir, INGEST_DATA_DIR: path.join(dir, "data"), INGEST_TENANT_ID: tenant } })
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "ingest-cli-spawn-"))
