@@ -1,5 +1,5 @@
 import type { ColumnBatch, FileProfile } from "@ingest/domain"
-import { readCsvFields } from "./csv/byte-tokenizer.ts"
+import { type CsvFields, readCsvFields } from "./csv/byte-tokenizer.ts"
 import { openTable } from "./table/open.ts"
 import { type ProfileScan, profileSource, scanSource } from "./table/profile.ts"
 import { readCsvFieldSource, readSource } from "./table/read.ts"
@@ -17,7 +17,7 @@ export const profileFile = async (request: ProfileRequest): Promise<FileProfile>
   try {
     return await profileSource(await openTable(format, path, request))
   } catch (error) {
-    if (format !== "csv" || !(error instanceof InvalidText)) throw error
+    if (format !== "csv" || !(error instanceof InvalidText) || request.dialect?.encoding !== undefined) throw error
     return profileSource(await openTable("csv", path, { ...request, encoding: "windows-1252" }))
   }
 }
@@ -29,10 +29,26 @@ export const profileFile = async (request: ProfileRequest): Promise<FileProfile>
 export const scanCsvRange = async (request: ScanRequest): Promise<ProfileScan> =>
   scanSource(await openTable("csv", request.path, request))
 
+/** The first `count` records of a CSV reading (the data, when a trailer or a further table follows). */
+async function* firstRecords(fields: AsyncGenerator<CsvFields>, count: number): AsyncGenerator<CsvFields> {
+  let left = count
+  for await (const batch of fields) {
+    if (left <= 0) return
+    if (batch.length > left) {
+      yield { ...batch, length: left }
+      return
+    }
+    left -= batch.length
+    yield batch
+  }
+}
+
 /** Reads a profiled file as batches coerced to `request.target`. */
 export async function* readFile(request: ReadRequest): AsyncGenerator<ColumnBatch> {
   if (request.format === "csv") {
-    yield* readCsvFieldSource(readCsvFields(request.path, request.options, request.part, request), request)
+    const fields = readCsvFields(request.path, request.options, request.part, request)
+    const { dataRows } = request.options
+    yield* readCsvFieldSource(dataRows === undefined ? fields : firstRecords(fields, dataRows - (request.part?.rows ?? 0)), request)
     return
   }
   const sheet = request.format === "xlsx" || request.format === "xls" ? request.options.sheet : undefined

@@ -1,4 +1,4 @@
-import type { Column, ColumnBatch, FileFormat, FileProfile } from "@ingest/domain"
+import type { Column, ColumnBatch, FileFormat, FileProfile, ProfileOptions } from "@ingest/domain"
 import { FormatReader, UnreadableFile } from "@ingest/domain"
 import { availableParallelism } from "node:os"
 import { Effect, Layer, Option, Stream } from "effect"
@@ -151,13 +151,20 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
     readTimeoutMs: options.readTimeoutMs ?? 10 * 60_000
   })
 
-  const profile = (localFile: string, format: FileFormat, profileOptions: { readonly sheet?: string | undefined }) =>
+  const profile = (localFile: string, format: FileFormat, profileOptions: ProfileOptions) =>
     Effect.tryPromise({
       try: (signal) => {
-        const request: ProfileRequest = { ...settings, path: localFile, format, sheet: profileOptions.sheet }
+        const { dialect } = profileOptions
+        const request: ProfileRequest = {
+          ...settings,
+          path: localFile,
+          format,
+          sheet: dialect?.sheet ?? profileOptions.sheet,
+          ...(dialect !== undefined ? { dialect } : {})
+        }
         return pool === undefined
           ? inProcess().then(({ profileFile }) => profileFile(request))
-          : format === "csv" && parallelParts > 1
+          : format === "csv" && parallelParts > 1 && dialect === undefined
           ? profileCsvInParts(pool, request, minParallelProfileBytes, signal)
           : pool.profile(request, signal)
       },

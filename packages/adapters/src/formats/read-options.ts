@@ -39,7 +39,16 @@ export const CsvReadOptions = Schema.Struct({
   quote: AtMostOneChar,
   escape: AtMostOneChar,
   newline: Schema.Literals(["\n", "\r"]),
+  /** Whether the file has header rows (older profiles only say this). */
   header: Schema.Boolean,
+  /** Header rows, when not one (or none: see `header`). */
+  headerRows: Schema.optionalKey(Count),
+  /** Records before the header rows that are not read (a preamble). */
+  skipRecords: Schema.optionalKey(Count),
+  /** Spaces before a field are not part of it (the separator `", "`, or runs of spaces). */
+  skipInitialSpace: Schema.optionalKey(Schema.Boolean),
+  /** Data records to read, when records after them are not (a trailer, a further table). */
+  dataRows: Schema.optionalKey(Count),
   columns: Positive,
   rowsWithExtraFields: Schema.optionalKey(Count),
   firstLineWithExtraFields: Schema.optionalKey(Count),
@@ -47,6 +56,12 @@ export const CsvReadOptions = Schema.Struct({
   splits: Schema.optionalKey(Schema.Array(CsvSplit))
 })
 export type CsvReadOptions = typeof CsvReadOptions.Type
+
+/** Header rows of a CSV reading. */
+export const headerRowsOf = (csv: CsvReadOptions): number => csv.headerRows ?? (csv.header ? 1 : 0)
+
+/** Records before the data of a CSV reading: the preamble and the header rows. */
+export const recordsBeforeData = (csv: CsvReadOptions): number => (csv.skipRecords ?? 0) + headerRowsOf(csv)
 
 /** JSON re-detects its encoding on every reading: the stored one is informative. */
 export const JsonReadOptions = Schema.Struct({ encoding: Schema.optionalKey(Schema.Literals(["utf-8", "utf-16le", "utf-16be"])) })

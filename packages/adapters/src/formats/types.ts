@@ -1,4 +1,4 @@
-import type { Column, ColumnType, FileFormat } from "@ingest/domain"
+import type { Column, ColumnType, DialectOverride, FileDialect, FileFormat } from "@ingest/domain"
 import type { FormatReadOptions, ReadOptions } from "./read-options.ts"
 import type { TextEncoding } from "./text-encoding.ts"
 
@@ -32,6 +32,8 @@ export interface CsvDialect {
   readonly escape: string
   /** Record terminator: `\n` (a preceding `\r` is dropped) or `\r` alone (old Mac files). */
   readonly newline: "\n" | "\r"
+  /** Spaces before a field are not part of it: `", "` as a separator, or runs of spaces (delimiter " "). */
+  readonly skipInitialSpace?: boolean | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +71,8 @@ export interface ProfileRequest extends ParserSettings {
   readonly format: FileFormat
   /** Spreadsheets: the sheet (default the first). */
   readonly sheet: string | undefined
+  /** Decisions taken instead of detecting them. */
+  readonly dialect?: DialectOverride | undefined
 }
 
 /** Scan bytes `range` of a CSV file not profiled yet (a half of a large file, profiled side by side). */
@@ -106,6 +110,14 @@ export interface OpenRequest extends ParserSettings {
   readonly encoding?: TextEncoding | undefined
   /** CSV, first reading: only these bytes, which start at a line start (a half of a large file being profiled). */
   readonly range?: ByteRange | undefined
+  /** First reading: decisions taken instead of detecting them. */
+  readonly dialect?: DialectOverride | undefined
+}
+
+/** How a table was read and what a user should know about it (the preview's `dialect` and `warnings`). */
+export interface ReadingReport {
+  readonly dialect: FileDialect
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** Column-major batch of raw cells; a column array may be missing (all null) or short. */
@@ -134,6 +146,8 @@ export interface TableSource {
   readonly batches: AsyncIterable<ColumnarBatch>
   /** A reading of a byte range: how it ended, once the batches are consumed. */
   readonly rangeEnd?: () => RangeEnd | undefined
+  /** How the table was read, once the batches are consumed. */
+  readonly report?: () => ReadingReport | undefined
 }
 
 /**
@@ -147,6 +161,7 @@ export interface RawTable {
   readonly declaredTypes?: ReadonlyArray<DeclaredType | undefined>
   readonly readOptions: FormatReadOptions
   readonly batches: AsyncIterable<ReadonlyArray<ReadonlyArray<unknown>>>
+  readonly report?: ReadingReport | undefined
 }
 
 export interface DeclaredType {
@@ -159,6 +174,10 @@ export interface DeclaredType {
 export interface RawReadOptions {
   /** Spreadsheets: sheet name; default the first sheet. */
   readonly sheet?: string | undefined
+  /** Spreadsheets, first reading: decisions taken instead of detecting them. */
+  readonly dialect?: DialectOverride | undefined
+  /** Spreadsheets, a re-read: the rows the profile read. */
+  readonly again?: FormatReadOptions | undefined
   /** Rows per batch (default limits.ts PARSE_BATCH_ROWS). */
   readonly batchRows?: number | undefined
 }

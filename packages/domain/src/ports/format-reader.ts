@@ -3,11 +3,13 @@ import { Context } from "effect"
 import type { ColumnBatch } from "../batch.ts"
 import type { Column } from "../columns.ts"
 import type { UnreadableFile } from "../errors.ts"
-import type { FileFormat, FileProfile } from "../file-import.ts"
+import type { DialectOverride, FileFormat, FileProfile } from "../file-import.ts"
 
 export interface ProfileOptions {
   /** Spreadsheets: the sheet to read (default: the first). */
   readonly sheet?: string | undefined
+  /** Decisions to take instead of detecting them (delimiter, header rows, rows to skip, …). */
+  readonly dialect?: DialectOverride | undefined
 }
 
 /**

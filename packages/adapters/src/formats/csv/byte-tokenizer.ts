@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer"
 import { createReadStream } from "node:fs"
 import { FileReadError } from "../errors.ts"
-import type { CsvReadOptions } from "../read-options.ts"
+import { type CsvReadOptions, recordsBeforeData } from "../read-options.ts"
 import { InvalidText, readTextChunks, type TextEncoding } from "../text-encoding.ts"
 import type { CsvDialect, CsvLimits, CsvPart, ParserSettings } from "../types.ts"
 
@@ -52,7 +52,9 @@ export class CsvByteTokenizer {
   private readonly backslashEscapes: boolean
   private readonly maxFieldBytes: number
   private readonly maxRecordBytes: number
-  private headerPending: boolean
+  /** Records still to skip before the data (leading ones and header rows). */
+  private skipPending: number
+  private readonly skipSpaces: boolean
   /** Where the terminator of the last quoted field read is, and where its value ends (see `quoted`). */
   private quotedEnd = 0
   private quotedValueEnd = 0
@@ -67,7 +69,8 @@ export class CsvByteTokenizer {
     width: number,
     capacity: number,
     limits: CsvLimits,
-    skipHeader: boolean,
+    /** Records before the data: leading ones and header rows. */
+    skipRecords: number | boolean,
     /** File offset of the first byte pushed. */
     firstByte = 0
   ) {
@@ -81,7 +84,8 @@ export class CsvByteTokenizer {
     this.doubledQuotes = !this.backslashEscapes && dialect.escape === dialect.quote
     this.maxFieldBytes = bytesOfChars(limits.maxFieldChars)
     this.maxRecordBytes = bytesOfChars(limits.maxRecordChars)
-    this.headerPending = skipHeader
+    this.skipPending = Number(skipRecords)
+    this.skipSpaces = dialect.skipInitialSpace === true
     this.starts = new Int32Array(width * capacity)
     this.ends = new Int32Array(width * capacity)
   }
@@ -133,6 +137,7 @@ export class CsvByteTokenizer {
       for (;;) {
         let start: number
         let end: number
+        if (this.skipSpaces) while (pos < n && buf[pos] === 32) pos++
         let term: number // 0 delimiter, 1 newline, 2 end of input
         if (Q !== -1 && pos < n && buf[pos] === Q) {
           const quoted = this.quoted(buf, pos, n, last)
@@ -179,8 +184,8 @@ export class CsvByteTokenizer {
         break
       }
       if (col === 1 && lastEmpty && !quotedAny && width > 1) continue
-      if (this.headerPending) {
-        this.headerPending = false
+      if (this.skipPending > 0) {
+        this.skipPending--
         continue
       }
       for (let j = col; j < width; j++) starts[j * capacity + rows] = MISSING_FIELD
@@ -321,7 +326,8 @@ export async function* readCsvFields(
   settings: ParserSettings
 ): AsyncGenerator<CsvFields> {
   const start = part?.start ?? 0
-  const tokenizer = new CsvByteTokenizer(csv, csv.columns, settings.batchRows, settings.limits, csv.header && start === 0, start)
+  const skip = start === 0 ? recordsBeforeData(csv) : 0
+  const tokenizer = new CsvByteTokenizer(csv, csv.columns, settings.batchRows, settings.limits, skip, start)
   const chunks = csv.encoding === "utf-8" ? utf8Chunks(path, part) : reencoded(path, csv.encoding, part)
   for await (const chunk of chunks) {
     tokenizer.push(chunk)

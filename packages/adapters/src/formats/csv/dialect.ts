@@ -1,54 +1,94 @@
+import { findFurtherTable, findLeading, isHeaderRow, isTypedText, type LayoutRow } from "../layout.ts"
 import type { CsvDialect } from "../types.ts"
-import { ColumnInference } from "../values/inference.ts"
-import { isNullToken, parseBooleanText, scanNumber, scanTemporal, NUM_NONE, TEMPORAL_NONE } from "../values/text-grammar.ts"
 
 /**
  * CSV dialect detection on the head of the file.
  * - Delimiter and quote: every pair of `, ; \t |` and `" '` splits the first records; the pair
  *   whose modal field count (at least 2) covers the most records wins, then the one with more
- *   fields, then the earlier in that list. No pair with two fields → one column, `,`.
+ *   fields, then the earlier in that list. No pair with two fields → one column, `,`. A comma
+ *   followed by a space in nearly every field is the separator `", "`. When no pair splits at
+ *   least half the records alike, runs of spaces are tried as the separator, and win when they
+ *   split nearly every record alike into columns of which one holds numbers or dates.
  * - Escape: RFC 4180 doubled quotes, unless a backslash-escaped reading removes every malformed
  *   closing quote (`"a\"b"`).
  * - Header: the first record is a header when one of its values does not fit the type of its
  *   column in the following records (`name` above integers), or when it is all empty; it is data
  *   when its values fit every typed column; when no column has a type but text (all STRING),
  *   it is a header unless its values are numbers, dates or booleans themselves.
+ * - Layout (layout.ts): a preamble before the header, several header rows, a further table after
+ *   a blank line.
  */
 export interface SniffResult {
   readonly dialect: CsvDialect
-  readonly hasHeader: boolean
+  /** Records before the header rows (a preamble). */
+  readonly skip: number
+  readonly headerRows: number
   /** Number of columns: the header's, or the most common field count of the data. */
   readonly width: number
+  /** The sampled records, blank lines included (marked dropped), for the layout and the preview. */
+  readonly records: ReadonlyArray<LayoutRow>
+  /** A further table after the first, when the sample shows one. */
+  readonly furtherTable: { readonly dataRows: number; readonly line: number } | undefined
+}
+
+/** What a user fixed instead of detecting it. */
+export interface DialectChoice {
+  readonly delimiter?: string | undefined
+  readonly skipInitialSpace?: boolean | undefined
+  readonly quote?: string | undefined
+  readonly escape?: string | undefined
+  /** Records before the header rows. */
+  readonly skip?: number | undefined
+  readonly headerRows?: number | undefined
 }
 
 const DELIMITERS = [",", ";", "\t", "|"] as const
 const QUOTES = ['"', "'"] as const
 const SCORE_RECORDS = 200
 const HEADER_RECORDS = 1000
+/** Records the layout looks at (preamble, header rows, a further table). */
+const LAYOUT_RECORDS = 5000
 
 interface Split {
-  readonly records: Array<Array<string>>
+  readonly records: Array<LayoutRow & { readonly cells: Array<string> }>
   readonly malformed: number
 }
 
-/** Simple record splitter for samples (clarity over speed); drops a final cut record. */
-const splitRecords = (text: string, dialect: CsvDialect, maxRecords: number, atEof: boolean): Split => {
-  const records: Array<Array<string>> = []
+/**
+ * Simple record splitter for samples (clarity over speed): up to `maxRecords` records that are
+ * not blank; drops a final cut record. Blank lines are kept, marked `dropped` as the tokenizers
+ * drop them.
+ */
+export const splitRecords = (text: string, dialect: CsvDialect, maxRecords: number, atEof: boolean): Split => {
+  const records: Array<LayoutRow & { readonly cells: Array<string> }> = []
   const { delimiter, quote, escape, newline } = dialect
+  const skipSpaces = dialect.skipInitialSpace === true
   const n = text.length
   let malformed = 0
   let i = 0
-  while (i < n && records.length < maxRecords) {
+  let line = 1
+  let count = 0
+  while (i < n && count < maxRecords) {
     const fields: Array<string> = []
+    const startLine = line
     let field = ""
+    let quoted = false
     let recordDone = false
+    let atFieldStart = true
     while (i < n) {
       const ch = text[i]!
-      if (field === "" && quote !== "" && ch === quote) {
+      if (atFieldStart && skipSpaces && ch === " ") {
         i++
+        continue
+      }
+      if (field === "" && atFieldStart && quote !== "" && ch === quote) {
+        i++
+        quoted = true
+        atFieldStart = false
         let closed = false
         while (i < n) {
           const c = text[i]!
+          if (c === newline) line++
           if (escape === "\\" && c === "\\" && i + 1 < n) {
             field += text[i + 1]
             i += 2
@@ -70,12 +110,15 @@ const splitRecords = (text: string, dialect: CsvDialect, maxRecords: number, atE
         if (i < n && text[i] !== delimiter && text[i] !== newline && text[i] !== "\r") malformed++
         continue
       }
+      atFieldStart = false
       if (ch === delimiter) {
         fields.push(field)
         field = ""
+        atFieldStart = true
         i++
       } else if (ch === newline) {
         i++
+        line++
         recordDone = true
         break
       } else {
@@ -85,15 +128,19 @@ const splitRecords = (text: string, dialect: CsvDialect, maxRecords: number, atE
     }
     fields.push(field)
     if (recordDone || (atEof && i >= n)) {
-      if (!(fields.length === 1 && fields[0] === "")) records.push(fields)
+      const dropped = fields.length === 1 && fields[0] === "" && !quoted
+      records.push({ cells: fields, line: startLine, dropped })
+      if (!dropped) count++
     }
   }
   return { records, malformed }
 }
 
-const modal = (records: Array<Array<string>>): { count: number; share: number } => {
+const kept = <R extends LayoutRow>(records: ReadonlyArray<R>): Array<R> => records.filter((r) => !r.dropped)
+
+const modal = (records: ReadonlyArray<LayoutRow>): { count: number; share: number } => {
   const counts = new Map<number, number>()
-  for (const r of records) counts.set(r.length, (counts.get(r.length) ?? 0) + 1)
+  for (const r of records) counts.set(r.cells.length, (counts.get(r.cells.length) ?? 0) + 1)
   let best = 1
   let bestFreq = 0
   for (const [count, freq] of counts) {
@@ -105,74 +152,103 @@ const modal = (records: Array<Array<string>>): { count: number; share: number } 
   return { count: best, share: records.length === 0 ? 0 : bestFreq / records.length }
 }
 
-const isTypedText = (s: string): boolean =>
-  !isNullToken(s) && (parseBooleanText(s) !== undefined || scanNumber(s) !== NUM_NONE || scanTemporal(s) !== TEMPORAL_NONE)
-
-const detectHeader = (records: Array<Array<string>>, width: number): boolean => {
-  const first = records[0]
-  if (first === undefined) return false
-  if (first.every((v) => v.trim() === "")) return true
-  const rest = records.slice(1)
-  let headerEvidence = 0
-  let dataEvidence = 0
-  for (let j = 0; j < width; j++) {
-    const value = first[j]
-    if (value === undefined || isNullToken(value)) continue
-    const column = new ColumnInference(true)
-    for (const r of rest) {
-      const v = r[j]
-      if (v !== undefined) column.observeText(v)
+/** Whether nearly every field after a comma starts with one space: the separator is ", ". */
+const commaSpace = (records: ReadonlyArray<LayoutRow & { readonly cells: Array<string> }>): boolean => {
+  let fields = 0
+  let spaced = 0
+  for (const r of records) {
+    for (let j = 1; j < r.cells.length; j++) {
+      const cell = r.cells[j]!
+      if (cell === "") continue
+      fields++
+      if (cell.startsWith(" ") && !cell.startsWith("  ")) spaced++
     }
-    if (column.nonNull === 0) continue
-    const type = column.result(rest.length).type
-    if (type === "STRING") continue
-    const withFirst = new ColumnInference(true)
-    withFirst.observeText(value)
-    for (const r of rest) {
-      const v = r[j]
-      if (v !== undefined) withFirst.observeText(v)
-    }
-    if (withFirst.result(records.length).type === "STRING") headerEvidence++
-    else dataEvidence++
   }
-  if (headerEvidence > 0) return true
-  if (dataEvidence > 0) return false
-  return !first.some(isTypedText)
+  return fields >= 4 && spaced / fields >= 0.9
 }
 
-export const sniffCsv = (sample: string, atEof: boolean): SniffResult => {
+/** Space-separated columns: nearly every record split alike, and some column of numbers or dates. */
+const spaceSeparated = (sample: string, newline: "\n" | "\r", atEof: boolean): CsvDialect | undefined => {
+  const dialect: CsvDialect = { delimiter: " ", quote: '"', escape: '"', newline, skipInitialSpace: true }
+  const records = kept(splitRecords(sample, dialect, SCORE_RECORDS, atEof).records)
+  const { count, share } = modal(records)
+  if (count < 2 || share < 0.8) return undefined
+  const rows = records.filter((r) => r.cells.length === count).slice(1)
+  for (let j = 0; j < count; j++) {
+    const typed = rows.filter((r) => isTypedText(r.cells[j] ?? "")).length
+    if (rows.length > 0 && typed / rows.length >= 0.9) return dialect
+  }
+  return undefined
+}
+
+const chooseDialect = (sample: string, atEof: boolean, given: DialectChoice): CsvDialect => {
   const newline: "\n" | "\r" = sample.includes("\n") || !sample.includes("\r") ? "\n" : "\r"
   let best: { dialect: CsvDialect; count: number; share: number } | undefined
-  for (const delimiter of DELIMITERS) {
-    for (const quote of QUOTES) {
-      const dialect: CsvDialect = { delimiter, quote, escape: quote, newline }
-      const { records } = splitRecords(sample, dialect, SCORE_RECORDS, atEof)
+  const delimiters = given.delimiter !== undefined ? [given.delimiter] : DELIMITERS
+  const quotes = given.quote !== undefined ? [given.quote] : QUOTES
+  for (const delimiter of delimiters) {
+    for (const quote of quotes) {
+      const dialect: CsvDialect = {
+        delimiter,
+        quote,
+        escape: given.escape ?? quote,
+        newline,
+        ...(given.skipInitialSpace === true ? { skipInitialSpace: true } : {})
+      }
+      const records = kept(splitRecords(sample, dialect, SCORE_RECORDS, atEof).records)
       const { count, share } = modal(records)
-      if (count < 2) continue
+      if (count < 2 && given.delimiter === undefined) continue
       const rounded = Math.round(share * 20) / 20
-      if (
-        best === undefined ||
-        rounded > best.share ||
-        (rounded === best.share && count > best.count)
-      ) {
+      if (best === undefined || rounded > best.share || (rounded === best.share && count > best.count)) {
         best = { dialect, count, share: rounded }
       }
     }
   }
+  if (given.delimiter === undefined && (best === undefined || best.share < 0.5)) {
+    const spaced = spaceSeparated(sample, newline, atEof)
+    if (spaced !== undefined) return given.quote !== undefined ? { ...spaced, quote: given.quote, escape: given.escape ?? given.quote } : spaced
+  }
   let dialect: CsvDialect = best?.dialect ?? { delimiter: ",", quote: '"', escape: '"', newline }
-  const plain = splitRecords(sample, dialect, HEADER_RECORDS, atEof)
-  let records = plain.records
-  if (plain.malformed > 0) {
-    const backslash = { ...dialect, escape: "\\" }
-    const escaped = splitRecords(sample, backslash, HEADER_RECORDS, atEof)
-    if (escaped.malformed === 0) {
-      dialect = backslash
-      records = escaped.records
+  if (given.skipInitialSpace === undefined && dialect.delimiter === ",") {
+    if (commaSpace(kept(splitRecords(sample, dialect, SCORE_RECORDS, atEof).records))) dialect = { ...dialect, skipInitialSpace: true }
+  }
+  if (given.escape === undefined && dialect.quote !== "") {
+    const plain = splitRecords(sample, dialect, HEADER_RECORDS, atEof)
+    if (plain.malformed > 0) {
+      const backslash = { ...dialect, escape: "\\" }
+      if (splitRecords(sample, backslash, HEADER_RECORDS, atEof).malformed === 0) dialect = backslash
     }
   }
+  return dialect
+}
+
+export const sniffCsv = (sample: string, atEof: boolean, given: DialectChoice = {}): SniffResult => {
+  const dialect = chooseDialect(sample, atEof, given)
+  const all = splitRecords(sample, dialect, LAYOUT_RECORDS, atEof).records
+  const rows = kept(all)
+  const records = rows.slice(0, HEADER_RECORDS)
+  // The plain reading: a header (or none) on the first record.
   const dataWidth = modal(records.slice(1)).count
-  const firstWidth = records[0]?.length ?? 1
-  const hasHeader = detectHeader(records, Math.max(firstWidth, records.length > 1 ? dataWidth : 0))
-  const width = hasHeader ? Math.max(firstWidth, records.length > 1 ? dataWidth : 0) : modal(records).count
-  return { dialect, hasHeader, width: Math.max(1, width) }
+  const firstWidth = records[0]?.cells.length ?? 1
+  const plainWidth = Math.max(firstWidth, records.length > 1 ? dataWidth : 0)
+  const plainHeader = records.length > 0 && isHeaderRow(records[0]!, records.slice(1).filter((r) => r.cells.some((c) => c !== "")), plainWidth)
+  // The layout: a preamble, several header rows.
+  const tableWidth = modal(rows).count
+  const leading = findLeading(all, tableWidth, { skip: given.skip, headerRows: given.headerRows })
+  const skip = leading.skip
+  let headerRows: number
+  let width: number
+  if (skip === 0 && given.headerRows === undefined && leading.headerRows <= 1) {
+    headerRows = plainHeader ? 1 : 0
+    width = plainHeader ? plainWidth : modal(records).count
+  } else {
+    headerRows = leading.headerRows
+    const header = rows.slice(skip, skip + headerRows)
+    const data = rows.slice(skip + headerRows, skip + headerRows + HEADER_RECORDS)
+    width = Math.max(modal(data).count, ...header.map((r) => r.cells.length))
+  }
+  // A further table: searched from the first data record on.
+  const dataStart = all.indexOf(rows[skip + headerRows]!)
+  const furtherTable = dataStart === -1 ? undefined : findFurtherTable(all, dataStart, width)
+  return { dialect, skip, headerRows, width: Math.max(1, width), records: all, furtherTable }
 }

@@ -57,7 +57,8 @@ export const csvParts = (options: CsvReadOptions, size: number, count: number): 
 
 const sameReading = (a: CsvReadOptions, b: CsvReadOptions): boolean =>
   a.encoding === b.encoding && a.delimiter === b.delimiter && a.quote === b.quote && a.escape === b.escape &&
-  a.newline === b.newline && a.header === b.header && a.columns === b.columns
+  a.newline === b.newline && a.header === b.header && a.columns === b.columns && a.headerRows === b.headerRows &&
+  a.skipRecords === b.skipRecords && a.skipInitialSpace === b.skipInitialSpace
 
 /**
  * One scan from two scans of consecutive parts of a CSV file, the second starting where the first
@@ -70,6 +71,8 @@ export const mergeCsvScans = (first: ProfileScan, second: ProfileScan): ProfileS
   const end = first.rangeEnd
   if (end === undefined || !end.endsAtRecord) return undefined
   if (!hasByteOffsets(a.encoding) || !sameReading(a, b)) return undefined
+  // A file whose end is not all data (a trailer, a further table) is profiled whole.
+  if (a.dataRows !== undefined || b.dataRows !== undefined) return undefined
   if (first.columns.length !== second.columns.length) return undefined
   const linesBefore = end.nextLine - 1
   const { firstLineWithExtraFields: _first, splits: _splits, ...common } = a
@@ -94,6 +97,7 @@ export const mergeCsvScans = (first: ProfileScan, second: ProfileScan): ProfileS
     }),
     preview: [...first.preview, ...second.preview].slice(0, PREVIEW_ROWS),
     rows: first.rows + second.rows,
-    readOptions
+    readOptions,
+    report: first.report ?? second.report
   }
 }

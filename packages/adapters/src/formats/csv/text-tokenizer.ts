@@ -32,9 +32,12 @@ export class CsvTokenizer {
   private readonly backslashEscape: boolean
   private columns: Array<Array<string | null>>
   private rows = 0
-  private headerPending: boolean
-  /** The first record when the file has a header row. */
-  header: Array<string> | undefined
+  /** Records still to skip before the data: leading ones, then the header rows. */
+  private skipPending: number
+  private readonly headerRecords: number
+  private readonly skipSpaces: boolean
+  /** The header rows, once read (the last `headerRecords` of the records skipped). */
+  readonly headerRows: Array<Array<string>> = []
   /** 1-based physical line where the next record starts. */
   line = 1
   /** Data rows emitted so far. */
@@ -49,7 +52,18 @@ export class CsvTokenizer {
   private readonly batchSize: number
   private readonly limits: CsvLimits
 
-  constructor(dialect: CsvDialect, width: number, batchSize: number, limits: CsvLimits, hasHeader: boolean) {
+  /**
+   * @param headerRecords header rows (a boolean: one or none), kept in `headerRows`
+   * @param skipRecords records before the header rows, skipped (a preamble)
+   */
+  constructor(
+    dialect: CsvDialect,
+    width: number,
+    batchSize: number,
+    limits: CsvLimits,
+    headerRecords: number | boolean,
+    skipRecords = 0
+  ) {
     this.width = width
     this.batchSize = batchSize
     this.limits = limits
@@ -58,7 +72,9 @@ export class CsvTokenizer {
     this.quoteCode = dialect.quote === "" ? -1 : dialect.quote.charCodeAt(0)
     this.escapeCode = dialect.escape === "" ? -1 : dialect.escape.charCodeAt(0)
     this.backslashEscape = dialect.escape === "\\" && dialect.quote !== "\\"
-    this.headerPending = hasHeader
+    this.headerRecords = Number(headerRecords)
+    this.skipPending = skipRecords + this.headerRecords
+    this.skipSpaces = dialect.skipInitialSpace === true
     this.columns = this.newColumns()
   }
 
@@ -73,7 +89,7 @@ export class CsvTokenizer {
    * the input so far), the data rows before it and its line. Undefined until the header row is read.
    */
   boundary(): { readonly pending: string; readonly rows: number; readonly line: number } | undefined {
-    if (this.headerPending) return undefined
+    if (this.skipPending > 0) return undefined
     return { pending: this.pending, rows: this.rowsEmitted + this.rows, line: this.line }
   }
 
@@ -129,6 +145,7 @@ export class CsvTokenizer {
       for (;;) {
         let value: string
         let term: number // 0 delimiter, 1 newline, 2 end of input
+        if (this.skipSpaces) while (pos < n && buf.charCodeAt(pos) === 32) pos++
         if (qCode !== -1 && pos < n && buf.charCodeAt(pos) === qCode) {
           const quoted = this.quoted(buf, pos, last)
           if (quoted === undefined) {
@@ -181,10 +198,12 @@ export class CsvTokenizer {
       }
       this.line += lines
       if (col === 1 && lastEmpty && !quotedAny && width > 1) continue
-      if (this.headerPending) {
-        this.headerPending = false
-        this.header = []
-        for (let j = 0; j < Math.min(col, width); j++) this.header.push(columns[j]![row] as string)
+      if (this.skipPending > 0) {
+        if (this.skipPending-- <= this.headerRecords) {
+          const header: Array<string> = []
+          for (let j = 0; j < Math.min(col, width); j++) header.push(columns[j]![row] as string)
+          this.headerRows.push(header)
+        }
         continue
       }
       if (col < width) {

@@ -3,7 +3,7 @@ import { columnNames, nullPrototypeRow, storableText } from "../column-names.ts"
 import { FileReadError } from "../errors.ts"
 import { PREVIEW_ROWS } from "../limits.ts"
 import type { ColumnHint, FormatReadOptions, ReadOptions } from "../read-options.ts"
-import type { DeclaredType, RangeEnd, TableSource } from "../types.ts"
+import type { DeclaredType, RangeEnd, ReadingReport, TableSource } from "../types.ts"
 import { makeCoercer, previewValue } from "../values/coercion.ts"
 import { ColumnInference, type InferenceState } from "../values/inference.ts"
 import { detachString } from "../values/raw-cells.ts"
@@ -30,6 +30,8 @@ export interface ProfileScan {
   readonly readOptions: FormatReadOptions
   /** A scan of a byte range: how the range ended. */
   readonly rangeEnd?: RangeEnd | undefined
+  /** How the table was read (the preview's dialect and warnings). */
+  readonly report?: ReadingReport | undefined
 }
 
 /** One pass over the whole source: types, nullability, samples, first rows, row count. */
@@ -64,7 +66,8 @@ export const scanSource = async (source: TableSource): Promise<ProfileScan> => {
     preview,
     rows,
     readOptions: source.readOptions,
-    rangeEnd: source.rangeEnd?.()
+    rangeEnd: source.rangeEnd?.(),
+    report: source.report?.()
   }
 }
 
@@ -106,7 +109,8 @@ export const finishProfile = (scan: ProfileScan): FileProfile => {
     sourceLabels: labels.map(storableText),
     previewRows,
     totalRows: rows,
-    readOptions: { ...scan.readOptions, parseHints: { ...parseHints } } satisfies ReadOptions
+    readOptions: { ...scan.readOptions, parseHints: { ...parseHints } } satisfies ReadOptions,
+    ...(scan.report !== undefined ? { dialect: scan.report.dialect, warnings: [...scan.report.warnings] } : {})
   }
 }
 
