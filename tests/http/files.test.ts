@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs"
+import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeS3ObjectStore } from "@ingest/adapters/storage/index"
 import { eventually, readLakeTable, tenantNamespaceOf } from "../support/lake.ts"
@@ -175,6 +177,53 @@ const suite = (label: string, setup: () => Promise<{ env: Record<string, string>
       const big = await upload(service, token, tenant, "big.csv", "a\n" + "1\n".repeat(600_000))
       expect(big.status).toBe(413)
       expect(big.body.message).toMatch(/limit/)
+    })
+
+    it("a messy export: the preview shows how it was read; a dialect in the schema update re-reads it, or answers 400", async () => {
+      const report = readFileSync(path.join(import.meta.dirname, "../formats/fixtures/messy/spending-report.csv"))
+      const up = await upload(service, token, tenant, "spending-report.csv", report)
+      expect(up.status).toBe(201)
+      const preview = await call("GET", `/api/v1/files/${up.body.id}/preview`)
+      expect(preview.body).toMatchObject({
+        totalRows: 5,
+        inferredTypes: { date: "DATE", supplier: "STRING", category: "STRING", amount: "DECIMAL" },
+        dialect: {
+          encoding: "utf-8", delimiter: ",", quote: '"', escape: '"', sheet: null, headerRows: 1,
+          skipLeadingRows: 5, leadingLines: { from: 1, to: 5 }, skipTrailingRows: 2, trailingLines: { from: 13, to: 14 }
+        },
+        warnings: ["skipped 5 lines before the header (lines 1–5)", "skipped 2 lines after the data (lines 13–14): 2 notes"]
+      })
+      const unreadable = await call("PUT", `/api/v1/files/${up.body.id}/schema`, {
+        targetTableName: "spending",
+        dialect: { skipLeadingRows: 40 }
+      })
+      expect(unreadable.status).toBe(400)
+      expect(unreadable.body.message).toBe(
+        "dialect: the file cannot be read this way: no data rows are left after the rows skipped and the header rows"
+      )
+      const invalid = await call("PUT", `/api/v1/files/${up.body.id}/schema`, { targetTableName: "spending", dialect: { headerRows: -1 } })
+      expect(invalid.status).toBe(400)
+      const redone = await call("PUT", `/api/v1/files/${up.body.id}/schema`, {
+        targetTableName: "spending",
+        dialect: { skipLeadingRows: 6, headerRows: 0, skipTrailingRows: 3 },
+        columnMappings: { column_1: "day", column_4: "amount" }
+      })
+      expect(redone.status).toBe(200)
+      expect(redone.body.columns).toEqual([
+        { source: "column_1", name: "day", type: "DATE" },
+        { source: "column_2", name: "column_2", type: "STRING" },
+        { source: "column_3", name: "column_3", type: "STRING" },
+        { source: "column_4", name: "amount", type: "DECIMAL" }
+      ])
+      const again = await call("GET", `/api/v1/files/${up.body.id}/preview`)
+      expect(again.body).toMatchObject({ totalRows: 5, dialect: { headerRows: 0, skipLeadingRows: 6, skipTrailingRows: 3 } })
+      await call("POST", `/api/v1/files/${up.body.id}/import`)
+      const done = await eventually(() => call("GET", `/api/v1/files/${up.body.id}/status`), (r) => ["COMPLETED", "FAILED"].includes(r.body.status))
+      expect(done.body).toMatchObject({ status: "COMPLETED", recordsImported: 5 })
+      const lake = await table("default", "spending", "day")
+      expect(lake?.rows.map((r: any) => [String(r.day).slice(0, 10), String(r.amount)])).toEqual([
+        ["2024-01-03", "31250.00"], ["2024-01-09", "48900.50"], ["2024-01-15", "26400.00"], ["2024-01-22", "55120.75"], ["2024-01-30", "39999.99"]
+      ])
     })
 
     it("keeps other tenants out (404) and needs the multipart field", async () => {

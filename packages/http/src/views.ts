@@ -85,7 +85,9 @@ export const previewView = (f: FileImport) => {
     columns: f.profile.columns.map(columnView),
     previewRows: f.profile.previewRows,
     totalRows: f.profile.totalRows,
-    inferredTypes
+    inferredTypes,
+    dialect: f.profile.dialect ?? null,
+    warnings: f.profile.warnings ?? []
   }
 }
 

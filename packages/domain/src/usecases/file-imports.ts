@@ -3,7 +3,7 @@ import { canAppend, describeType } from "../append.ts"
 import type { Column } from "../columns.ts"
 import { isIdentifier, sanitizeIdentifier } from "../columns.ts"
 import { Conflict, Invalid, NotFound, UnreadableFile } from "../errors.ts"
-import type { FileImport } from "../file-import.ts"
+import type { DialectOverride, FileImport } from "../file-import.ts"
 import { FileId as FileIdSchema } from "../ids.ts"
 import { importBytesTotal, importDuration, importRowsTotal, importsTotal } from "../metrics.ts"
 import type { FileId, TenantId } from "../ids.ts"
@@ -20,6 +20,8 @@ export interface SchemaUpdate {
   readonly targetSchema?: string | null | undefined
   readonly columnMappings?: Readonly<Record<string, string | null>> | null | undefined
   readonly dropUnmapped?: boolean | undefined
+  /** How to read the file instead of what was detected: the file is profiled again with it. */
+  readonly dialect?: DialectOverride | null | undefined
 }
 
 export interface UploadOptions {
@@ -152,11 +154,23 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
         if (targetSchema === "") {
           return yield* new Invalid({ field: "targetSchema", reason: `targetSchema "${targetSchemaLabel}" is not a valid namespace name` })
         }
+        // A dialect: the file is profiled again, read as the user says (the rest detected again).
+        const dialect = update.dialect ?? undefined
+        const profile = dialect === undefined ? file.profile : yield* Effect.scoped(
+          storage.localFile(file.storagePath).pipe(
+            Effect.flatMap((local) =>
+              reader.profile(local, file.fileFormat, { sheet: file.profile.dialect?.sheet ?? undefined, dialect })
+            )
+          )
+        ).pipe(
+          Effect.catchTag("UnreadableFile", (error) =>
+            Effect.fail(new Invalid({ field: "dialect", reason: `dialect: the file cannot be read this way: ${error.reason}` })))
+        )
         // Mapping keys may name a column by its sanitised name or by its label in the file.
         const byLabel = new Map<string, string>()
-        file.profile.columns.forEach((c, i) => {
+        profile.columns.forEach((c, i) => {
           byLabel.set(c.name, c.name)
-          const label = file.profile.sourceLabels[i]
+          const label = profile.sourceLabels[i]
           if (label !== undefined && !byLabel.has(label)) byLabel.set(label, c.name)
         })
         const mappings: Record<string, string | null> = Object.create(null)
@@ -165,7 +179,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
           if (sourceName === undefined) {
             return yield* new Invalid({
               field: "columnMappings",
-              reason: `columnMappings: unknown column "${from}" (the file has: ${file.profile.columns.map((c) => c.name).join(", ")})`
+              reason: `columnMappings: unknown column "${from}" (the file has: ${profile.columns.map((c) => c.name).join(", ")})`
             })
           }
           if (to === null) {
@@ -180,6 +194,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
         }
         const next: FileImport = {
           ...file,
+          profile,
           status: "CONFIGURED",
           targetTableName,
           targetSchema,

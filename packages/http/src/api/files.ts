@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { Multipart } from "effect/http"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { ColumnType, FileFormat, FileId, FileImportStatus } from "@ingest/domain"
+import { ColumnType, DialectOverride, FileDialect, FileFormat, FileId, FileImportStatus } from "@ingest/domain"
 import { CommonErrors } from "./errors.ts"
 import { Authentication, TenantAccess, TenantHeader } from "./security.ts"
 import { ColumnResponse, NullableTimestamp, Timestamp } from "./wire.ts"
@@ -22,13 +22,19 @@ export const PreviewResponse = Schema.Struct({
   columns: Schema.Array(ColumnResponse),
   previewRows: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)),
   totalRows: Schema.Number,
-  inferredTypes: Schema.Record(Schema.String, ColumnType)
+  inferredTypes: Schema.Record(Schema.String, ColumnType),
+  /** How the file was read; null for formats without a dialect (parquet, avro) and older uploads. */
+  dialect: Schema.NullOr(FileDialect),
+  /** What the reading decided or left out, in plain words. */
+  warnings: Schema.Array(Schema.String)
 })
 export const SchemaUpdateRequest = Schema.Struct({
   targetTableName: Schema.String.pipe(Schema.check(Schema.isMinLength(1), Schema.isMaxLength(255))),
   targetSchema: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.check(Schema.isMinLength(1), Schema.isMaxLength(255))))),
   columnMappings: Schema.optional(Schema.NullOr(Schema.Record(Schema.String, Schema.NullOr(Schema.String.pipe(Schema.check(Schema.isMaxLength(255))))))),
-  dropUnmapped: Schema.optional(Schema.Boolean)
+  dropUnmapped: Schema.optional(Schema.Boolean),
+  /** How to read the file instead of what was detected; the preview is recomputed from the file. */
+  dialect: Schema.optional(Schema.NullOr(DialectOverride))
 })
 export const FileJobResponse = Schema.Struct({
   id: Schema.String,
