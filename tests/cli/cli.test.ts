@@ -174,6 +174,18 @@ describe("ingest import", () => {
     expect(preview).toMatchObject({ fileId: status.id, totalRows: 250, inferredTypes: { order_id: "INTEGER", amount: "DECIMAL" } })
   })
 
+  it("takes the dialect from flags: a totals row kept on request, an override that leaves nothing to read refused", async () => {
+    const erp = path.join(import.meta.dirname, "../formats/fixtures/messy/erp-export.csv")
+    const detected = JSON.parse((await ingest("import", erp, "--tenant", tenant, "--table", "erp_a", "--wait", "--json")).stdout)
+    expect(detected).toMatchObject({ status: "COMPLETED", recordsImported: 5 })
+    const kept = await ingest("import", erp, "--tenant", tenant, "--table", "erp_b", "--skip-trailing-rows", "0", "--wait", "--json")
+    expect(kept.code).toBe(0)
+    expect(JSON.parse(kept.stdout)).toMatchObject({ status: "COMPLETED", recordsImported: 6 })
+    const refused = await ingest("import", erp, "--tenant", tenant, "--table", "erp_c", "--skip-leading-rows", "40", "--wait")
+    expect(refused.code).toBe(3)
+    expect(refused.stderr).toContain("dialect: the file cannot be read this way: no data rows are left")
+  })
+
   it("an import the service refuses exits 3 with its reason; a missing file is a usage error (2)", async () => {
     const csv = path.join(dir, "two.csv")
     writeFileSync(csv, "a,b\n1,x\n")

@@ -79,6 +79,20 @@ const printStatus = (s: StatusJson) =>
   })
 
 /** The flags that describe where a file goes; shared by `files schema` and `import`. */
+/** How to read the file instead of what was detected (the preview's dialect): the file is profiled again. */
+const dialectFlags = {
+  headerRows: Flag.Int("header-rows").pipe(Flag.withDescription("Rows that name the columns (0: none)"), Flag.optional),
+  skipLeadingRows: Flag.Int("skip-leading-rows").pipe(Flag.withDescription("Lines before the header that are not read"), Flag.optional),
+  skipTrailingRows: Flag.Int("skip-trailing-rows").pipe(Flag.withDescription("Lines at the end that are not read"), Flag.optional),
+  delimiter: Flag.String("delimiter").pipe(Flag.withDescription("Field separator: one character, \", \" or \" \" (runs of spaces)"), Flag.optional),
+  quote: Flag.String("quote").pipe(Flag.withDescription("Quote character (empty: none)"), Flag.optional),
+  escape: Flag.String("escape").pipe(Flag.withDescription("Escape character: the quote itself or a backslash"), Flag.optional),
+  encoding: Flag.Literals("encoding", ["utf-8", "utf-16le", "utf-16be", "windows-1252", "shift_jis"]).pipe(
+    Flag.withDescription("Text encoding of the file"),
+    Flag.optional
+  )
+}
+
 export const targetFlags = {
   table: Flag.String("table").pipe(Flag.withDescription("Target Iceberg table (sanitised to lower snake case)")),
   schema: Flag.String("schema").pipe(Flag.withDescription("Target namespace under the tenant's (default: default)"), Flag.optional),
@@ -89,22 +103,31 @@ export const targetFlags = {
   dropUnmapped: Flag.Boolean("drop-unmapped").pipe(
     Flag.withDescription("Import only the columns named by --map"),
     Flag.withDefault(false)
-  )
+  ),
+  ...dialectFlags
 }
+
+type DialectInput = { readonly [K in keyof typeof dialectFlags]: Option.Option<string | number> }
 
 export const schemaRequestOf = (input: {
   readonly table: string
   readonly schema: Option.Option<string>
   readonly map: ReadonlyArray<string>
   readonly dropUnmapped: boolean
-}) =>
+} & DialectInput) =>
   Effect.gen(function*() {
     const mappings = yield* parseMappings(input.map)
+    const dialect: Record<string, string | number> = {}
+    for (const key of Object.keys(dialectFlags) as Array<keyof typeof dialectFlags>) {
+      const value = input[key]
+      if (Option.isSome(value)) dialect[key] = value.value
+    }
     return yield* decodeRequest(SchemaUpdateRequest, "schema")({
       targetTableName: input.table,
       ...(Option.isSome(input.schema) ? { targetSchema: input.schema.value } : {}),
       columnMappings: mappings,
-      dropUnmapped: input.dropUnmapped
+      dropUnmapped: input.dropUnmapped,
+      ...(Object.keys(dialect).length > 0 ? { dialect } : {})
     })
   })
 
