@@ -5,6 +5,7 @@ import { createServer } from "node:http"
 import type { IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { checkConfigOf } from "../../packages/adapters/src/config.ts"
 import { makeRestCatalog } from "../../packages/adapters/src/iceberg/rest-catalog/index.ts"
 import {
   headersFromEnv,
@@ -73,6 +74,24 @@ describe("settings", () => {
     expect(restCatalogSettings("rest:https://c.example.com", env({ sigv4: true }), {}, undefined)).toMatch(/INGEST_CATALOG_SIGV4_REGION/)
     expect(restCatalogSettings("rest:https://c.example.com", env({ namespace: "{tenant}.{table}" }), {}, undefined)).toMatch(/unknown placeholder \{table\}/)
     expect(restCatalogSettings("rest:https://c.example.com", env({ accessDelegation: "remote-signing" }), {}, undefined)).toMatch(/vended-credentials/)
+  })
+
+  it("the startup check lists a REST catalog setting that cannot work, without its secret", async () => {
+    const problems = await Effect.runPromise(Effect.flip(checkConfigOf({
+      INGEST_CATALOG: "rest:https://catalog.example.com/api/catalog",
+      INGEST_CATALOG_CREDENTIAL: "only-a-secret-value",
+      INGEST_CATALOG_NAMESPACE: "{tenant}.{nope}"
+    })))
+    expect(problems.problems).toEqual([
+      "INGEST_CATALOG_NAMESPACE: unknown placeholder {nope} (use {tenant}, {tenant_ns}, {schema})",
+      "INGEST_CATALOG_CREDENTIAL must be client_id:client_secret"
+    ])
+    const secretOnly = await Effect.runPromise(Effect.flip(checkConfigOf({
+      INGEST_CATALOG: "rest:https://catalog.example.com/api/catalog",
+      INGEST_CATALOG_CREDENTIAL: "only-a-secret-value"
+    })))
+    expect(secretOnly.problems).toEqual(["INGEST_CATALOG_CREDENTIAL must be client_id:client_secret"])
+    expect(secretOnly.message).not.toContain("only-a-secret-value")
   })
 
   it("INGEST_CATALOG_HEADER_<NAME> becomes a header", () => {

@@ -116,6 +116,9 @@ export const commitSnapshot = (
       if (outcome._tag === "Committed") return { snapshot: produced.snapshot, alreadyCommitted: false }
       if (outcome._tag === "Unknown") {
         unknownOutcomes++
+        yield* Effect.logWarning(
+          `Commit to ${tableName(table.ident)} has an unknown outcome (${outcome.reason}); reloading to look for ${write.commitId}`
+        )
         // Never sent again blindly: the table tells whether it applied. The files stay either way.
         table = yield* options.load(table.ident).pipe(
           Effect.mapError((error) =>

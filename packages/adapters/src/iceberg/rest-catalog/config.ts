@@ -45,7 +45,7 @@ export const headersFromEnv = (env: Readonly<Record<string, string | undefined>>
   return headers
 }
 
-/** The settings of `INGEST_CATALOG=rest:<uri>`, or why they are wrong. */
+/** The settings of `INGEST_CATALOG=rest:<uri>`, or every reason they are wrong (joined by "; "). */
 export const restCatalogSettings = (
   catalog: string,
   env: RestCatalogEnv,
@@ -61,20 +61,21 @@ export const restCatalogSettings = (
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return `INGEST_CATALOG: the catalog URI must be http(s), got ${parsed.protocol}`
   const templates = { warehouse: env.warehouse, namespace: env.namespace }
+  const problems: Array<string> = []
   const problem = validateTemplates(templates)
-  if (problem !== undefined) return problem
+  if (problem !== undefined) problems.push(problem)
   const ways = [env.token !== undefined, env.credential !== undefined, env.sigv4].filter(Boolean).length
-  if (ways > 1) return "INGEST_CATALOG_TOKEN, INGEST_CATALOG_CREDENTIAL and INGEST_CATALOG_SIGV4 exclude each other: set one"
+  if (ways > 1) problems.push("INGEST_CATALOG_TOKEN, INGEST_CATALOG_CREDENTIAL and INGEST_CATALOG_SIGV4 exclude each other: set one")
   if (env.accessDelegation !== undefined && env.accessDelegation !== "vended-credentials") {
-    return `INGEST_CATALOG_ACCESS_DELEGATION: only "vended-credentials" is supported, got "${env.accessDelegation}"`
+    problems.push(`INGEST_CATALOG_ACCESS_DELEGATION: only "vended-credentials" is supported, got "${env.accessDelegation}"`)
   }
-  if (env.timeoutSeconds < 1 || env.timeoutSeconds > 600) return "INGEST_CATALOG_TIMEOUT_SECONDS must be 1 to 600"
+  if (env.timeoutSeconds < 1 || env.timeoutSeconds > 600) problems.push("INGEST_CATALOG_TIMEOUT_SECONDS must be 1 to 600")
   let auth: CatalogAuth = { kind: "none" }
   if (env.token !== undefined) auth = { kind: "token", token: env.token }
   if (env.credential !== undefined) {
     const text = Redacted.value(env.credential)
     const colon = text.indexOf(":")
-    if (colon <= 0) return "INGEST_CATALOG_CREDENTIAL must be client_id:client_secret"
+    if (colon <= 0) problems.push("INGEST_CATALOG_CREDENTIAL must be client_id:client_secret")
     auth = {
       kind: "oauth2",
       clientId: text.slice(0, colon),
@@ -85,9 +86,10 @@ export const restCatalogSettings = (
   }
   if (env.sigv4) {
     const region = env.sigv4Region ?? awsRegion
-    if (region === undefined) return "INGEST_CATALOG_SIGV4=true needs INGEST_CATALOG_SIGV4_REGION (or AWS_REGION)"
-    auth = { kind: "sigv4", region, signingName: env.sigv4SigningName }
+    if (region === undefined) problems.push("INGEST_CATALOG_SIGV4=true needs INGEST_CATALOG_SIGV4_REGION (or AWS_REGION)")
+    auth = { kind: "sigv4", region: region ?? "", signingName: env.sigv4SigningName }
   }
+  if (problems.length > 0) return problems.join("; ")
   return {
     uri,
     templates,
@@ -108,6 +110,6 @@ export const readRestCatalogSettings = (catalog: string): Effect.Effect<RestCata
     return restCatalogSettings(catalog, env.success, headersFromEnv(process.env), process.env["AWS_REGION"] ?? process.env["AWS_DEFAULT_REGION"])
   })
 
-/** For the startup check: what is wrong with the REST catalog's settings (nothing when they work). */
+/** For the startup check: what is wrong with the REST catalog's settings, each problem apart (nothing when they work). */
 export const restCatalogProblems = (catalog: string): Effect.Effect<ReadonlyArray<string>> =>
-  Effect.map(readRestCatalogSettings(catalog), (settings) => typeof settings === "string" ? [settings] : [])
+  Effect.map(readRestCatalogSettings(catalog), (settings) => typeof settings === "string" ? settings.split("; ") : [])
