@@ -3,7 +3,7 @@ import type { Page } from "playwright-core"
 import { readLakeTable, tenantNamespaceOf } from "../support/lake.ts"
 import { createTestDatabase, pgHost, pgPort, pgUser } from "../support/postgres.ts"
 import type { RunningService } from "../support/server.ts"
-import { ISSUER, MANAGE, READ, startService } from "../support/server.ts"
+import { api, ISSUER, MANAGE, READ, startService } from "../support/server.ts"
 import type { Browser } from "./browser.ts"
 import { accessibilityViolations, chromiumPath, cspViolations, hasChromium, launchBrowser, screenshot, screenshotDir, tabTo } from "./browser.ts"
 
@@ -47,7 +47,9 @@ describe.skipIf(!hasChromium)("console in a browser", () => {
       CREATE TABLE public.orders (order_id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2));
       INSERT INTO public.orders SELECT i, 'customer ' || i, i * 1.5 FROM generate_series(1, 25) AS i;
       CREATE TABLE public.customers (customer_id bigint PRIMARY KEY, name text);
-      INSERT INTO public.customers VALUES (1, 'Ada'), (2, 'Grace');`)
+      INSERT INTO public.customers VALUES (1, 'Ada'), (2, 'Grace');
+      CREATE TABLE public.big (id bigint PRIMARY KEY, payload text NOT NULL);
+      INSERT INTO public.big SELECT i, repeat(md5(i::text), 8) FROM generate_series(1, 400000) AS i;`)
     service = await startService({ DATABASE_URL: stateDb.url })
     manageToken = await service.keys.sign({ tenants: [tenant], permissions: [MANAGE] }, { issuer: ISSUER, expiresIn: "30m" })
     readToken = await service.keys.sign({ tenants: [tenant], permissions: [READ] }, { issuer: ISSUER, expiresIn: "30m" })
@@ -243,7 +245,7 @@ Order ID,Customer Name,Amount,Channel
     await detail.getByRole("button", { name: "Test connection" }).click()
     await expect.poll(() => detail.getByTestId("source-status").textContent()).toBe("ACTIVE")
     await detail.getByRole("button", { name: "Discover streams" }).click()
-    await detail.getByRole("heading", { name: "Streams (2)" }).waitFor()
+    await detail.getByRole("heading", { name: "Streams (3)" }).waitFor()
 
     const form = page.getByRole("form", { name: "New connection from shop-db" })
     await form.getByLabel("Connection name").fill("orders-sync")
@@ -286,6 +288,22 @@ Order ID,Customer Name,Amount,Channel
     await screenshot(page, "syncs-390")
     expect(await accessibilityViolations(page)).toEqual([])
     expect(await cspViolations(page)).toEqual([])
+    await page.close()
+  })
+
+  it("cancels a running sync from its history", async () => {
+    const call = api(service, manageToken, tenant)
+    const source = (await call("GET", "/api/v1/sources")).body.find((s: { name: string }) => s.name === "shop-db")
+    const created = await call("POST", "/api/v1/connections", { sourceId: source.id, name: "big-sync", selectedStreams: ["public.big"] })
+    expect(created.status).toBe(201)
+    const page = await browser.newPage()
+    await signIn(page, manageToken)
+    await page.goto(`${service.baseUrl}/console/connections?id=${created.body.id}`)
+    const connection = page.getByRole("region", { name: "big-sync" })
+    await connection.getByRole("button", { name: "Trigger sync" }).click()
+    await connection.getByRole("button", { name: "Cancel sync" }).click()
+    await expect.poll(() => connection.getByTestId("sync-history").locator("tbody tr").first().textContent()).toContain("CANCELLED")
+    expect(await connection.getByRole("button", { name: "Cancel sync" }).count()).toBe(0)
     await page.close()
   })
 

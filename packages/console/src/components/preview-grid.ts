@@ -12,9 +12,32 @@ const shownRows = 20
 const typeOf = (c: Preview["columns"][number]) =>
   c.type === "DECIMAL" && c.precision !== undefined ? `DECIMAL(${c.precision},${c.scale ?? 0})` : c.type
 
+/** Names of the dialect's fields as the page shows them; other fields show under their own name. */
+const dialectLabels: Record<string, string> = {
+  encoding: "Encoding",
+  delimiter: "Delimiter",
+  quote: "Quote",
+  escape: "Escape",
+  sheet: "Sheet",
+  headerRows: "Header rows",
+  skipLeadingRows: "Rows skipped before the header",
+  leadingLines: "Skipped lines (before)",
+  skipTrailingRows: "Rows skipped after the data",
+  trailingLines: "Skipped lines (after)"
+}
+
+const isLineRange = (value: unknown): value is { from: number; to: number } =>
+  typeof value === "object" && value !== null && typeof (value as { from?: unknown }).from === "number" &&
+  typeof (value as { to?: unknown }).to === "number"
+
 const describeValue = (value: unknown): string => {
   if (value === null || value === undefined) return "none"
-  if (typeof value === "string") return value === "" ? "(empty)" : JSON.stringify(value).slice(1, -1)
+  if (typeof value === "string") {
+    if (value === " ") return "spaces"
+    if (value === "\t") return "tab"
+    return value === "" ? "(empty)" : JSON.stringify(value).slice(1, -1)
+  }
+  if (isLineRange(value)) return value.from === value.to ? `line ${value.from}` : `lines ${value.from}–${value.to}`
   if (Array.isArray(value)) return value.map(describeValue).join(", ")
   return formatCell(value)
 }
@@ -37,7 +60,9 @@ export const FileFacts = ({ preview, fileFormat }: { preview: Preview; fileForma
       <dt>Format</dt><dd>${preview.fileFormat ?? fileFormat ?? "—"}</dd>
       ${dialect === undefined
         ? null
-        : Object.entries(dialect).map(([key, value]) => html`<dt>${key}</dt><dd>${describeValue(value)}</dd>`)}
+        : Object.entries(dialect)
+          .filter(([, value]) => value !== null && value !== undefined)
+          .map(([key, value]) => html`<dt>${dialectLabels[key] ?? key}</dt><dd>${describeValue(value)}</dd>`)}
     </dl>
     ${warnings.length === 0
       ? null
