@@ -70,7 +70,7 @@ export const SyncHistory = ({ client, connectionId, refreshKey }: { client: Clie
           </tr></thead>
           <tbody>${runs.map((s) => html`<tr>
             ${connectionId === undefined ? html`<td>${s.connectionName}</td>` : null}
-            <td>${formatTime(s.startedAt)}</td><td><${StatusBadge} status=${s.status} /></td>
+            <td class="time">${formatTime(s.startedAt)}</td><td><${StatusBadge} status=${s.status} /></td>
             <td class="num">${formatCount(s.recordsSynced)}</td><td class="num">${formatBytes(s.bytesSynced)}</td>
             <td class="num">${formatDuration(s.durationMs)}</td><td class="error-text">${s.error ?? ""}</td>
             <td>${active(s) ? html`<button type="button" class="danger" onClick=${() => cancel(s)}>Cancel sync</button>` : null}</td>

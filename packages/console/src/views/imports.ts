@@ -29,9 +29,9 @@ export const ImportsView = () => {
             <th scope="col">Records</th><th scope="col">Completed</th><th scope="col">Error</th></tr></thead>
           <tbody>${rows.map((r) => html`<tr>
             <th scope="row">${r.fileName} <span class="muted">${r.fileFormat}, ${formatBytes(r.fileSize)}</span></th>
-            <td>${formatTime(r.createdAt)}</td><td><${StatusBadge} status=${r.status} /></td>
+            <td class="time">${formatTime(r.createdAt)}</td><td><${StatusBadge} status=${r.status} /></td>
             <td>${r.targetTableName === null ? "—" : html`<code>${r.targetSchema ?? "default"}.${r.targetTableName}</code>`}</td>
-            <td class="num">${formatCount(r.recordsImported)}</td><td>${formatTime(r.completedAt)}</td>
+            <td class="num">${formatCount(r.recordsImported)}</td><td class="time">${formatTime(r.completedAt)}</td>
             <td class="error-text">${r.error ?? ""}</td>
           </tr>`)}</tbody>
         </table></div>

@@ -32,7 +32,7 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
           </tr></thead>
           <tbody>${c.map(e=>I`<tr>
             ${t===void 0?I`<td>${e.connectionName}</td>`:null}
-            <td>${B(e.startedAt)}</td><td><${ht} status=${e.status} /></td>
+            <td class="time">${B(e.startedAt)}</td><td><${ht} status=${e.status} /></td>
             <td class="num">${z(e.recordsSynced)}</td><td class="num">${R(e.bytesSynced)}</td>
             <td class="num">${xt(e.durationMs)}</td><td class="error-text">${e.error??``}</td>
             <td>${Tt(e)?I`<button type="button" class="danger" onClick=${()=>l(e)}>Cancel sync</button>`:null}</td>
@@ -224,9 +224,9 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
             <th scope="col">Records</th><th scope="col">Completed</th><th scope="col">Error</th></tr></thead>
           <tbody>${i.map(e=>I`<tr>
             <th scope="row">${e.fileName} <span class="muted">${e.fileFormat}, ${R(e.fileSize)}</span></th>
-            <td>${B(e.createdAt)}</td><td><${ht} status=${e.status} /></td>
+            <td class="time">${B(e.createdAt)}</td><td><${ht} status=${e.status} /></td>
             <td>${e.targetTableName===null?`—`:I`<code>${e.targetSchema??`default`}.${e.targetTableName}</code>`}</td>
-            <td class="num">${z(e.recordsImported)}</td><td>${B(e.completedAt)}</td>
+            <td class="num">${z(e.recordsImported)}</td><td class="time">${B(e.completedAt)}</td>
             <td class="error-text">${e.error??``}</td>
           </tr>`)}</tbody>
         </table></div>
