@@ -4,7 +4,7 @@ import { ConnectionService } from "@ingest/domain"
 import { Api, ConnectionListResponse, CurrentTenant } from "../api/index.ts"
 import { handled } from "../error-mapping.ts"
 import { connectionView } from "../views.ts"
-import { listAnswer } from "./list-answer.ts"
+import { jsonAnswer } from "./json-answer.ts"
 
 export const ConnectionsHandlers = HttpApiBuilder.group(Api, "connections", Effect.fn(function*(handlers) {
   const connections = yield* ConnectionService
@@ -13,7 +13,7 @@ export const ConnectionsHandlers = HttpApiBuilder.group(Api, "connections", Effe
       CurrentTenant.use((tenant) => connections.create(tenant, payload).pipe(Effect.map(connectionView), handled)))
     .handle("list", () =>
       CurrentTenant.use((tenant) => connections.list(tenant).pipe(
-        Effect.map((all) => listAnswer(ConnectionListResponse, all.map(connectionView))),
+        Effect.map((all) => jsonAnswer(ConnectionListResponse, all.map(connectionView))),
         handled
       )))
     .handle("get", ({ params }) =>

@@ -2,10 +2,11 @@ import { Effect, Stream } from "effect"
 import { Multipart } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { FileImportService, UnreadableFile } from "@ingest/domain"
-import { ApiBadRequest, ApiPayloadTooLarge, Api, CurrentTenant } from "../api/index.ts"
+import { ApiBadRequest, ApiPayloadTooLarge, Api, CurrentTenant, PreviewResponse } from "../api/index.ts"
 import { handled, refuse } from "../error-mapping.ts"
 import { UploadSettings } from "../settings.ts"
 import { fileJobView, importStatusView, importSummaryView, previewView, uploadView } from "../views.ts"
+import { jsonAnswer } from "./json-answer.ts"
 
 export const FilesHandlers = HttpApiBuilder.group(Api, "files", Effect.fn(function*(handlers) {
   const files = yield* FileImportService
@@ -47,7 +48,10 @@ export const FilesHandlers = HttpApiBuilder.group(Api, "files", Effect.fn(functi
             ? refuse<ApiPayloadTooLarge | ApiBadRequest>(ApiPayloadTooLarge.create, tooLarge)
             : refuse<ApiPayloadTooLarge | ApiBadRequest>(ApiBadRequest.create, `Invalid multipart body: ${e.message}`))
       ))
-    .handle("preview", ({ params }) => CurrentTenant.use((tenant) => files.get(tenant, params.fileId).pipe(Effect.map(previewView), handled)))
+    .handle("preview", ({ params }) =>
+      CurrentTenant.use((tenant) =>
+        files.get(tenant, params.fileId).pipe(Effect.map((file) => jsonAnswer(PreviewResponse, previewView(file))), handled)
+      ))
     .handle("updateSchema", ({ params, payload }) =>
       CurrentTenant.use((tenant) => files.updateSchema(tenant, params.fileId, payload).pipe(Effect.map(fileJobView), handled)))
     .handle("execute", ({ params }) =>

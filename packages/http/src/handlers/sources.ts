@@ -4,7 +4,7 @@ import { SourceService } from "@ingest/domain"
 import { ApiBadRequest, Api, CurrentTenant, maxConnectionConfigChars, SourceListResponse } from "../api/index.ts"
 import { handled, refuse } from "../error-mapping.ts"
 import { discoverView, sourceView } from "../views.ts"
-import { listAnswer } from "./list-answer.ts"
+import { jsonAnswer } from "./json-answer.ts"
 
 const configTooLarge = (config: unknown) =>
   config !== undefined && JSON.stringify(config).length > maxConnectionConfigChars
@@ -21,7 +21,7 @@ export const SourcesHandlers = HttpApiBuilder.group(Api, "sources", Effect.fn(fu
       }))
     .handle("list", () =>
       CurrentTenant.use((tenant) =>
-        sources.list(tenant).pipe(Effect.map((all) => listAnswer(SourceListResponse, all.map(sourceView))), handled)
+        sources.list(tenant).pipe(Effect.map((all) => jsonAnswer(SourceListResponse, all.map(sourceView))), handled)
       ))
     .handle("get", ({ params }) => CurrentTenant.use((tenant) => sources.get(tenant, params.sourceId).pipe(Effect.map(sourceView), handled)))
     .handle("update", ({ params, payload }) =>

@@ -4,7 +4,7 @@ import { SyncService } from "@ingest/domain"
 import { ApiBadRequest, Api, CurrentTenant, parseSort, sortFields, SyncPageResponse } from "../api/index.ts"
 import { handled, refuse } from "../error-mapping.ts"
 import { syncView } from "../views.ts"
-import { listAnswer } from "./list-answer.ts"
+import { jsonAnswer } from "./json-answer.ts"
 
 export const SyncsHandlers = HttpApiBuilder.group(Api, "syncs", Effect.fn(function*(handlers) {
   const syncs = yield* SyncService
@@ -28,6 +28,6 @@ export const SyncsHandlers = HttpApiBuilder.group(Api, "syncs", Effect.fn(functi
           size: query.size ?? 20,
           sort
         }).pipe(handled)
-        return listAnswer(SyncPageResponse, { ...page, content: page.content.map(syncView) })
+        return jsonAnswer(SyncPageResponse, { ...page, content: page.content.map(syncView) })
       }))
 }))
