@@ -1,5 +1,8 @@
 import type { DialectOverride, FileFormat, FileProfile } from "@ingest/domain"
+import * as XLSX from "@e965/xlsx"
 import { Effect } from "effect"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeFormatReader } from "../../packages/adapters/src/formats/index.ts"
@@ -133,5 +136,68 @@ describe("dialect overrides", () => {
     expect(beyond.reason).toBe("no data rows are left after the rows skipped and the header rows")
     const delimiter = await failureOf(reader.profile(fixture("no-header.csv"), "csv", { dialect: { delimiter: ";;" } }))
     expect(delimiter.reason).toBe('the delimiter ";;" is not supported: use one character, or ", "')
+  })
+})
+
+describe("messy spreadsheets", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "ingest-messy-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const workbook = (name: string, rows: Array<Array<unknown>>, edit?: (sheet: XLSX.WorkSheet) => void) => {
+    const sheet = XLSX.utils.aoa_to_sheet(rows)
+    edit?.(sheet)
+    const book = XLSX.utils.book_new()
+    XLSX.utils.book_append_sheet(book, sheet, "Report")
+    const file = path.join(dir, name)
+    writeFileSync(file, XLSX.write(book, { type: "buffer", bookType: "xlsx" }) as Buffer)
+    return file
+  }
+
+  it("a sheet with blank leading columns, a title block and a formula totals row: the table alone, typed", async () => {
+    const file = workbook("sales-report.xlsx", [
+      [],
+      [null, null, "Quarterly sales by region"],
+      [null, null, "Prepared by Finance, all figures in EUR"],
+      [],
+      [null, null, "Region", "Units", "Revenue"],
+      [null, null, "North", 120, 15230.5],
+      [null, null, "South", 80, 9870.25],
+      [null, null, "West", 45, 5120],
+      [null, null, "Total", 245, 30220.75]
+    ], (sheet) => {
+      sheet["D9"] = { t: "n", v: 245, f: "SUM(D6:D8)" }
+      sheet["E9"] = { t: "n", v: 30220.75, f: "SUM(E6:E8)" }
+    })
+    const p = await Effect.runPromise(reader.profile(file, "xlsx", {}))
+    expect(columnsOf(p)).toEqual(["region:STRING", "units:INTEGER", "revenue:DOUBLE"])
+    expect(p.totalRows).toBe(3)
+    expect(p.dialect).toEqual({
+      encoding: null, delimiter: null, quote: null, escape: null, sheet: "Report", headerRows: 1,
+      skipLeadingRows: 4, leadingLines: { from: 1, to: 4 }, skipTrailingRows: 1, trailingLines: { from: 9, to: 9 }
+    })
+    expect(p.warnings).toEqual([
+      "skipped 4 rows before the header (rows 1–4)",
+      "skipped 2 empty columns before the table (columns A–B)",
+      "skipped 1 row after the data (row 9)"
+    ])
+    expect(await readRows(reader, file, p)).toEqual([["North", 120, 15230.5], ["South", 80, 9870.25], ["West", 45, 5120]])
+  })
+
+  it("a sheet with a two-row header over merged cells", async () => {
+    const file = workbook("budget.xlsx", [
+      ["Department", "FY2024", null, "FY2025", null],
+      [null, "Budget", "Spent", "Budget", "Spent"],
+      ["IT", 500, 480, 550, 120],
+      ["HR", 200, 210, 220, 40]
+    ], (sheet) => {
+      sheet["!merges"] = [XLSX.utils.decode_range("B1:C1"), XLSX.utils.decode_range("D1:E1")]
+    })
+    const p = await Effect.runPromise(reader.profile(file, "xlsx", {}))
+    expect(p.sourceLabels).toEqual(["Department", "FY2024 Budget", "FY2024 Spent", "FY2025 Budget", "FY2025 Spent"])
+    expect(p.columns.map((c) => c.type)).toEqual(["STRING", "INTEGER", "INTEGER", "INTEGER", "INTEGER"])
+    expect(p.dialect?.headerRows).toBe(2)
+    expect(await readRows(reader, file, p)).toHaveLength(2)
+    const overridden = await Effect.runPromise(reader.profile(file, "xlsx", { dialect: { headerRows: 1 } }))
+    expect(overridden.totalRows).toBe(3)
+    expect(overridden.columns[1]!.type).toBe("STRING")
   })
 })

@@ -14,10 +14,16 @@ const spreadsheetKeys = Object.keys(truth).filter((key) => key.startsWith("xlsx/
 describe.skipIf(!haveCorpus)("readXlsx on the conformance corpus", () => {
   const readable = spreadsheetKeys.filter((key) => truth[key]!.expect !== "error" && truth[key]!.rows !== null)
 
+  /** Where the reader's documented policy differs from the truth (see corpus.test.ts). */
+  const totalsRowDropped: Record<string, number> = {
+    "xlsx/sheetjs__Attendance.xlsx": 23,
+    "xlsx/sheetjs__formula_stress_test.xlsx": 43
+  }
+
   it.each(readable)("%s gives the truth's row and column counts", async (key) => {
     const table = await readXlsx(path.join(corpus, key), {})
     const rows = await allRows(table)
-    expect(rows.length).toBe(truth[key]!.rows)
+    expect(rows.length).toBe(totalsRowDropped[key] ?? truth[key]!.rows)
     expect(table.labels.length).toBe(truth[key]!.columns!.length)
     expect(table.declaredTypes).toBeUndefined()
     for (const row of rows) expect(row.length).toBe(table.labels.length)
@@ -32,7 +38,7 @@ describe.skipIf(!haveCorpus)("readXlsx on the conformance corpus", () => {
   it("uses the header row after leading blank rows and keeps header text as is", async () => {
     const table = await readXlsx(path.join(corpus, "xlsx/sheetjs__Attendance.xlsx"), {})
     expect(table.labels).toEqual(truth["xlsx/sheetjs__Attendance.xlsx"]!.columns)
-    expect(table.readOptions).toEqual({ sheet: "Attendance - Attendance" })
+    expect(table.readOptions).toMatchObject({ sheet: "Attendance - Attendance", headerRow: 1, headerRows: 1, firstRow: 2, firstColumn: 0 })
     const rows = await allRows(table)
     expect(rows[0]![0]).toEqual(new Date(Date.UTC(2020, 9, 1)))
     expect(rows[0]!.slice(1, 3)).toEqual([false, true])
@@ -116,7 +122,7 @@ describe("readXlsx on generated workbooks", () => {
     const file = writeWorkbook("types.xlsx", { Data: sheet, Other: XLSX.utils.aoa_to_sheet([["x"]]) })
     const table = await readXlsx(file, { batchRows: 1 })
     expect(table.labels).toEqual(["id", "name", "active", "joined"])
-    expect(table.readOptions).toEqual({ sheet: "Data" })
+    expect(table.readOptions).toMatchObject({ sheet: "Data", headerRow: 0, headerRows: 1, firstRow: 1, firstColumn: 0, columns: 4 })
     let batches = 0
     const rows: Array<ReadonlyArray<unknown>> = []
     for await (const batch of table.batches) {

@@ -4,8 +4,8 @@ import { isNullToken, NUM_NONE, parseBooleanText, scanNumber, scanTemporal, TEMP
 /**
  * Where the table is among the rows of a file, for CSV files (on a sample of their head and tail)
  * and spreadsheets (on the whole grid):
- * - a preamble: title, notes or blank rows before the header, i.e. rows that are blank or at most
- *   half as wide as the table, before its first wide row;
+ * - a preamble: title, notes or blank rows before the header, i.e. rows of text that are blank or
+ *   at most half as wide as the table, before its first wide row;
  * - header rows: the first wide row is a header when one of its values does not fit the type of
  *   its column below (or it is all text over text columns: see `isHeaderRow`); the rows under it
  *   that are all text where the columns below are typed are header rows too (a group row over a
@@ -13,7 +13,7 @@ import { isNullToken, NUM_NONE, parseBooleanText, scanNumber, scanTemporal, TEMP
  * - a further table: after a blank row, a row that is narrow text (a title) or all text where the
  *   data so far is typed starts another table; only the first is read;
  * - a trailer: at the end, a block of narrow rows of text (footnotes, "Source: …") after a blank
- *   row or each marked as a note, and a last "Total" row of numbers.
+ *   row or each marked as a note (CSV), and a last "Total" row of numbers.
  * Each finding is shown in the preview and can be overridden.
  */
 
@@ -114,15 +114,16 @@ export interface Leading {
 
 /** Rows compared when telling headers from data. */
 const HEADER_SAMPLE = 1000
-/** Preamble rows looked for at most. */
+/** Rows looked at for a preamble, and the most rows of text it may hold. */
 const MAX_PREAMBLE = 50
+const MAX_PREAMBLE_LINES = 15
 /** Header rows at most. */
 const MAX_HEADER_ROWS = 3
 
 /**
  * Preamble and header rows of `rows` (blank lines included, marked dropped), given overrides. A
- * preamble holds a row that is not blank, is followed by a wide row, and is all text or followed
- * by a header; a table two columns wide needs a blank line after its preamble.
+ * preamble is up to 15 narrow rows of text (and blank rows) before the first wide row; a table
+ * two columns wide needs a blank line after its preamble.
  */
 export const findLeading = (
   all: ReadonlyArray<LayoutRow>,
@@ -136,11 +137,12 @@ export const findLeading = (
     while (h < all.length && h < MAX_PREAMBLE && (all[h]!.dropped || filled(all[h]!) === 0 || narrow(all[h]!, width))) h++
     const prefix = all.slice(0, h).filter((r) => !r.dropped)
     const blankBefore = h > 0 && (all[h - 1]!.dropped || filled(all[h - 1]!) === 0)
-    if (h < all.length && prefix.some((r) => filled(r) > 0) && (width >= 3 || blankBefore)) {
+    const lines = prefix.filter((r) => filled(r) > 0)
+    if (h < all.length && lines.length > 0 && lines.length <= MAX_PREAMBLE_LINES && (width >= 3 || blankBefore)) {
       const at = prefix.length
-      const textOnly = prefix.every((r) => countOf(r, TYPED) === 0)
+      const textOnly = lines.every((r) => countOf(r, TYPED) === 0)
       const below = rows.slice(at + 1, at + 1 + HEADER_SAMPLE).filter((r) => filled(r) > 0)
-      if (textOnly || (below.length > 0 && isHeaderRow(rows[at]!, below, width))) skip = at
+      if (textOnly && below.length > 0) skip = at
     }
   }
   if (given.headerRows !== undefined) return { skip, headerRows: given.headerRows }
@@ -151,8 +153,14 @@ export const findLeading = (
   let headerRows = 1
   while (headerRows < MAX_HEADER_ROWS && width >= 2) {
     const row = rows[skip + headerRows]
+    const next = rows[skip + headerRows + 1]
     const below = dataOf(skip + headerRows + 1)
-    if (row === undefined || below.length === 0 || filled(row) === 0 || countOf(row, TYPED) > 0) break
+    if (row === undefined || next === undefined || below.length === 0 || filled(row) === 0 || filled(next) === 0) break
+    if (countOf(row, TYPED) > 0) break
+    // Header rows over one another leave cells empty (a group spans columns; the name row has
+    // nothing under a single-row label): two full rows of text are a header and a row of data.
+    const above = rows[skip + headerRows - 1]!
+    if (countOf(above, TEXT) >= width && countOf(row, TEXT) >= width) break
     const { header, data } = evidence(row, below, width)
     if (header === 0 || data > 0) break
     headerRows++
@@ -229,7 +237,8 @@ export const findFurtherTable = (
  */
 export const findTrailer = (
   rows: ReadonlyArray<LayoutRow>,
-  width: number
+  width: number,
+  options: { readonly notes: boolean } = { notes: true }
 ): { readonly rows: number; readonly line: number; readonly total: boolean; readonly notes: number } | undefined => {
   if (width < 2) return undefined
   let i = rows.length - 1
@@ -242,7 +251,7 @@ export const findTrailer = (
   while (end >= 0 && (rows[end]!.dropped || filled(rows[end]!) === 0 || (narrow(rows[end]!, width) && firstText(rows[end]!) !== undefined))) end--
   const block = rows.slice(end + 1)
   const noteRows = block.filter((r) => !r.dropped && filled(r) > 0)
-  if (noteRows.length > 0) {
+  if (noteRows.length > 0 && options.notes) {
     const separated = block.findIndex((r) => !r.dropped && filled(r) > 0) > 0 &&
       (block[0]!.dropped || filled(block[0]!) === 0)
     const marked = noteRows.every((r) => NOTE.test(firstText(r) ?? ""))

@@ -67,7 +67,20 @@ export const recordsBeforeData = (csv: CsvReadOptions): number => (csv.skipRecor
 export const JsonReadOptions = Schema.Struct({ encoding: Schema.optionalKey(Schema.Literals(["utf-8", "utf-16le", "utf-16be"])) })
 export type JsonReadOptions = typeof JsonReadOptions.Type
 
-export const SpreadsheetReadOptions = Schema.Struct({ sheet: Schema.optionalKey(Schema.String) })
+/**
+ * The sheet, and where the table is on it (0-based sheet rows and columns): header rows from
+ * `headerRow`, data rows `firstRow..lastRow`, columns from `firstColumn`. Older profiles hold the
+ * sheet alone: the header is then the first non-empty row, the data runs to the last one.
+ */
+export const SpreadsheetReadOptions = Schema.Struct({
+  sheet: Schema.optionalKey(Schema.String),
+  headerRow: Schema.optionalKey(Count),
+  headerRows: Schema.optionalKey(Count),
+  firstRow: Schema.optionalKey(Count),
+  lastRow: Schema.optionalKey(Schema.Int),
+  firstColumn: Schema.optionalKey(Count),
+  columns: Schema.optionalKey(Count)
+})
 export type SpreadsheetReadOptions = typeof SpreadsheetReadOptions.Type
 
 export const ParquetReadOptions = Schema.Struct({})

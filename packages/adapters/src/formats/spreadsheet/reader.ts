@@ -2,7 +2,10 @@ import * as XLSX from "@e965/xlsx"
 import { readFile, stat } from "node:fs/promises"
 import { FileReadError } from "../errors.ts"
 import { PARSE_BATCH_ROWS } from "../limits.ts"
-import type { RawReader, RawTable } from "../types.ts"
+import type { DialectOverride } from "@ingest/domain"
+import { findLeading, findTrailer, joinHeaderRows, type LayoutRow } from "../layout.ts"
+import type { SpreadsheetReadOptions } from "../read-options.ts"
+import type { RawReader, RawTable, ReadingReport } from "../types.ts"
 import { checkZipBomb, spreadsheetLimits } from "./zip-guard.ts"
 
 export { spreadsheetLimits } from "./zip-guard.ts"
@@ -86,6 +89,8 @@ interface UsedGrid {
   readonly lastRow: number
   /** Column count, from column A to the last occupied column. */
   readonly width: number
+  /** Index of the first occupied column. */
+  readonly firstColumn: number
 }
 
 /** Scans the cells themselves; the sheet's declared range (`!ref`) may be a lie. */
@@ -93,19 +98,25 @@ const usedGrid = (rows: ReadonlyArray<ReadonlyArray<Cell> | undefined>): UsedGri
   let headerRow = -1
   let lastRow = -1
   let width = 0
+  let firstColumn = Number.MAX_SAFE_INTEGER
   // forEach skips holes, so a sparse array declared 1,048,576 rows long costs only its real rows.
   rows.forEach((row, r) => {
     if (row === undefined) return
     let last = -1
+    let first = -1
     row.forEach((cell, c) => {
-      if (c > last && isOccupied(cell)) last = c
+      if (c > last && isOccupied(cell)) {
+        last = c
+        if (first < 0) first = c
+      }
     })
     if (last < 0) return
     if (headerRow < 0) headerRow = r
     lastRow = r
     if (last + 1 > width) width = last + 1
+    if (first < firstColumn) firstColumn = first
   })
-  return { headerRow, lastRow, width }
+  return { headerRow, lastRow, width, firstColumn: headerRow < 0 ? 0 : firstColumn }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,24 +197,142 @@ export const readXlsx: RawReader = async (path, options) => {
       `Sheet "${sheetName}" spans ${height} rows × ${grid.width} columns; the limit is ${spreadsheetLimits.maxCells} cells.`
     )
   }
-  const header = rows[grid.headerRow] ?? []
-  const labels = Array.from({ length: grid.width }, (_, c) => cellLabel(header[c]))
   const batchSize = Math.max(1, options.batchRows ?? PARSE_BATCH_ROWS)
-  return { labels, readOptions, batches: sheetBatches(rows, grid, batchSize) } satisfies RawTable
+  const again = options.again as SpreadsheetReadOptions | undefined
+  const window = again !== undefined ? windowOf(again, grid) : findWindow(rows, grid, options.dialect)
+  const labels = joinHeaderRows(
+    Array.from({ length: window.headerRows }, (_, k) => {
+      const header = rows[window.headerRow + k] ?? []
+      return Array.from({ length: window.columns }, (_, c) => cellLabel(header[window.firstColumn + c]))
+    }),
+    window.columns
+  )
+  return {
+    labels,
+    readOptions: { ...readOptions, ...window },
+    batches: sheetBatches(rows, window, batchSize),
+    report: again === undefined ? reportOf(sheetName ?? null, window, grid) : undefined
+  } satisfies RawTable
+}
+
+type Window = Required<Omit<SpreadsheetReadOptions, "sheet">>
+
+/** Where an older profile read the table: the first non-empty row as header, every column from A. */
+const windowOf = (again: SpreadsheetReadOptions, grid: UsedGrid): Window => {
+  const headerRow = again.headerRow ?? grid.headerRow
+  const headerRows = again.headerRows ?? 1
+  return {
+    headerRow,
+    headerRows,
+    firstRow: again.firstRow ?? headerRow + headerRows,
+    lastRow: again.lastRow ?? grid.lastRow,
+    firstColumn: again.firstColumn ?? 0,
+    columns: again.columns ?? grid.width
+  }
+}
+
+/** Rows the layout looks at from the top, and from the bottom. */
+const LAYOUT_ROWS = 5000
+const TRAILER_ROWS = 400
+
+/**
+ * Where the table is on the sheet (layout.ts): blank columns on the left dropped, a title block
+ * above the header, header rows, a totals row at the bottom; each as a user set it instead, when
+ * they did.
+ */
+const findWindow = (rows: ReadonlyArray<ReadonlyArray<Cell> | undefined>, grid: UsedGrid, dialect: DialectOverride | undefined): Window => {
+  const firstColumn = grid.firstColumn
+  const columns = grid.width - firstColumn
+  const rowOf = (r: number): LayoutRow => {
+    const row = rows[r]
+    return {
+      cells: Array.from({ length: columns }, (_, c) => (row === undefined ? null : cellValue(row[firstColumn + c]))),
+      line: r + 1,
+      dropped: false
+    }
+  }
+  const top = grid.headerRow
+  const given = dialect?.skipLeadingRows
+  const headRows: Array<LayoutRow> = []
+  for (let r = top; r <= Math.min(grid.lastRow, top + LAYOUT_ROWS - 1); r++) headRows.push(rowOf(r))
+  const leading = findLeading(headRows, columns, {
+    skip: given === undefined ? undefined : Math.max(0, given - top),
+    headerRows: dialect?.headerRows
+  })
+  // A sheet's first row of the table names its columns unless a user says otherwise.
+  const headerRows = dialect?.headerRows ?? Math.max(1, leading.headerRows)
+  const headerRow = top + leading.skip
+  const firstRow = headerRow + headerRows
+  let lastRow = grid.lastRow
+  const trailing = dialect?.skipTrailingRows
+  if (trailing !== undefined) lastRow = grid.lastRow - trailing
+  else {
+    const from = Math.max(firstRow, grid.lastRow - TRAILER_ROWS + 1)
+    const tail: Array<LayoutRow> = []
+    for (let r = from; r <= grid.lastRow; r++) tail.push(rowOf(r))
+    const trailer = findTrailer(tail, columns, { notes: false })
+    if (trailer !== undefined) lastRow = grid.lastRow - trailer.rows
+  }
+  if (lastRow < firstRow && (given !== undefined || dialect?.headerRows !== undefined || trailing !== undefined)) {
+    throw new FileReadError("unsupported", "no data rows are left after the rows skipped and the header rows")
+  }
+  return { headerRow, headerRows, firstRow, lastRow, firstColumn, columns }
+}
+
+const columnName = (index: number): string => {
+  let name = ""
+  for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26)) name = String.fromCharCode(65 + ((n - 1) % 26)) + name
+  return name
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+const span = (from: number, to: number) => (from === to ? `row ${from}` : `rows ${from}–${to}`)
+
+/** The preview's dialect and warnings of a sheet reading (rows and columns as the spreadsheet numbers them). */
+const reportOf = (sheet: string | null, window: Window, grid: UsedGrid): ReadingReport => {
+  const warnings: Array<string> = []
+  const before = window.headerRow
+  const title = before > grid.headerRow
+  if (title) warnings.push(`skipped ${plural(before, "row")} before the header (${span(1, before)})`)
+  if (window.firstColumn > 0) {
+    const cols = window.firstColumn === 1 ? "column A" : `columns A–${columnName(window.firstColumn - 1)}`
+    warnings.push(`skipped ${plural(window.firstColumn, "empty column")} before the table (${cols})`)
+  }
+  if (window.headerRows > 1) {
+    warnings.push(`read ${window.headerRows} header rows (${span(window.headerRow + 1, window.headerRow + window.headerRows)}) as one, joining their labels as "Group Name"`)
+  }
+  const after = grid.lastRow - window.lastRow
+  if (after > 0) warnings.push(`skipped ${plural(after, "row")} after the data (${span(window.lastRow + 2, grid.lastRow + 1)})`)
+  return {
+    dialect: {
+      encoding: null,
+      delimiter: null,
+      quote: null,
+      escape: null,
+      sheet,
+      headerRows: window.headerRows,
+      skipLeadingRows: before,
+      leadingLines: before > 0 ? { from: 1, to: before } : null,
+      skipTrailingRows: Math.max(0, after),
+      trailingLines: after > 0 ? { from: window.lastRow + 2, to: grid.lastRow + 1 } : null
+    },
+    warnings
+  }
 }
 
 async function* emptyBatches(): AsyncGenerator<ReadonlyArray<ReadonlyArray<unknown>>> {}
 
 async function* sheetBatches(
   rows: ReadonlyArray<ReadonlyArray<Cell> | undefined>,
-  grid: UsedGrid,
+  window: Window,
   batchSize: number
 ): AsyncGenerator<ReadonlyArray<ReadonlyArray<unknown>>> {
   let batch: Array<ReadonlyArray<unknown>> = []
-  for (let r = grid.headerRow + 1; r <= grid.lastRow; r++) {
+  const { firstColumn, columns } = window
+  for (let r = window.firstRow; r <= window.lastRow; r++) {
     const row = rows[r]
-    const values = new Array<unknown>(grid.width)
-    for (let c = 0; c < grid.width; c++) values[c] = row === undefined ? null : cellValue(row[c])
+    const values = new Array<unknown>(columns)
+    for (let c = 0; c < columns; c++) values[c] = row === undefined ? null : cellValue(row[firstColumn + c])
     batch.push(values)
     if (batch.length >= batchSize) {
       yield batch

@@ -46,6 +46,7 @@ export const fromRawTable = (raw: RawTable): TableSource => ({
   labels: raw.labels,
   declaredTypes: raw.declaredTypes,
   readOptions: raw.readOptions,
+  report: () => raw.report,
   textValues: false,
   batches: (async function*() {
     for await (const rows of raw.batches) {
@@ -62,7 +63,14 @@ export const fromRawTable = (raw: RawTable): TableSource => ({
 })
 
 const viaRawReader = (kind: keyof typeof rawModules): Opener => async (path, request) =>
-  fromRawTable(await (await loadRawReader(kind))(path, { sheet: request.sheet, batchRows: request.batchRows }))
+  fromRawTable(
+    await (await loadRawReader(kind))(path, {
+      sheet: request.sheet,
+      batchRows: request.batchRows,
+      dialect: request.dialect,
+      again: request.again
+    })
+  )
 
 const openers: Record<FileFormat, Opener> = {
   csv: openCsv,
