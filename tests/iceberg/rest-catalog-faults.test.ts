@@ -253,6 +253,31 @@ describe("commits against a failing catalog", () => {
   })
 })
 
+describe("tables the writer cannot write", () => {
+  it("a partitioned table (made by another engine) is refused before any file is written", async () => {
+    const client = makeClient()
+    const base = `${catalogService.baseUrl}/api/v1/iceberg/v1/${catalogTenant}`
+    const post = (url: string, body: unknown) =>
+      fetch(`${base}${url}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${catalogToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body)
+      })
+    await post("/namespaces", { namespace: [namespace[0]] })
+    await post("/namespaces", { namespace })
+    const created = await post(`/namespaces/${namespace.join("%1F")}/tables`, {
+      name: "partitioned",
+      schema: { type: "struct", "schema-id": 0, fields: [{ id: 1, name: "id", required: true, type: "int" }, { id: 2, name: "name", required: false, type: "string" }] },
+      "partition-spec": { "spec-id": 0, fields: [{ "source-id": 1, "field-id": 1000, name: "id_bucket", transform: "bucket[4]" }] }
+    })
+    expect(created.status).toBe(200)
+    const location = ((await created.json()) as { metadata: { location: string } }).metadata.location
+    const failure = await write(client, request("partitioned", [1])).then(() => undefined, (error: unknown) => error)
+    expect(String(failure)).toMatch(/is partitioned \(id_bucket\): this service writes unpartitioned tables only/)
+    expect(dataFilesOnDisk(location)).toEqual([])
+  })
+})
+
 describe("OAuth2 tokens", () => {
   it("a revoked token: 401, a new token, the request once more", async () => {
     const client = makeClient()

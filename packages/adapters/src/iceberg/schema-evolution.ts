@@ -9,7 +9,8 @@ import type { IcebergSchema, LoadedTable, TableCatalog, TableRequirement, TableU
 // Schema evolution of a write: the write's columns matched to the table's current schema, new
 // columns added by a metadata-only commit (add-schema + set-current-schema, guarded by the
 // current schema id and last assigned field id) before any data file is written, and the check
-// that a later table state still means the same for the fields written.
+// that a later table state still means the same for the fields written. Tables partitioned by
+// another engine are refused before anything is written.
 
 export interface SettledSchema {
   /** The table state the schema was settled on (after the evolution commit, when there was one). */
@@ -35,6 +36,8 @@ export const settleSchema = (
     let table = start
     for (let attempt = 0; ; attempt++) {
       const metadata = table.metadata
+      const partitioned = partitionedProblem(table)
+      if (partitioned !== undefined) return yield* partitioned
       const resolution = resolveSchema(
         table.ident,
         currentSchema(metadata),
@@ -77,6 +80,15 @@ export const settleSchema = (
     }
   })
 
+/** A table partitioned by another engine: its manifests would need partition values this writer does not produce. */
+const partitionedProblem = (table: LoadedTable): InfrastructureError | undefined => {
+  const spec = table.metadata["partition-specs"].find((s) => s["spec-id"] === table.metadata["default-spec-id"])
+  return spec === undefined || spec.fields.length === 0 ? undefined : new InfrastructureError({
+    reason: `table ${tableName(table.ident)} is partitioned (${spec.fields.map((f) => f.name).join(", ")}): ` +
+      `this service writes unpartitioned tables only`
+  })
+}
+
 /** The write's fields must still mean the same in the table state it commits on. */
 export const checkStillCompatible = (
   table: LoadedTable,
@@ -88,15 +100,8 @@ export const checkStillCompatible = (
       new InfrastructureError({ reason: `table ${tableName(table.ident)} was replaced during the write` })
     )
   }
-  const spec = table.metadata["partition-specs"].find((s) => s["spec-id"] === table.metadata["default-spec-id"])
-  if (spec !== undefined && spec.fields.length > 0) {
-    return Effect.fail(
-      new InfrastructureError({
-        reason: `table ${tableName(table.ident)} is partitioned (${spec.fields.map((f) => f.name).join(", ")}): ` +
-          `this service writes unpartitioned tables only`
-      })
-    )
-  }
+  const partitioned = partitionedProblem(table)
+  if (partitioned !== undefined) return Effect.fail(partitioned)
   const fields = new Map(currentSchema(table.metadata).fields.map((f) => [f.id, f]))
   for (const p of plan) {
     const field = fields.get(p.field.id)
