@@ -1,4 +1,5 @@
 import { BinaryCopyDecoder } from "@ingest/adapters/engine/postgres/copy-decoder"
+import { CopyOutFramer } from "@ingest/adapters/engine/postgres/wire"
 import { globToRegExp, literalPrefix } from "@ingest/adapters/engine/s3/glob"
 import { mapPgType } from "@ingest/adapters/engine/postgres/types"
 import { cellsOf, type ColumnBatch, isPackedColumn } from "@ingest/domain"
@@ -91,6 +92,40 @@ describe("binary COPY decoding", () => {
     const decoder = new BinaryCopyDecoder(fields, 10)
     decoder.push(stream.subarray(0, stream.length - 10), [])
     expect(() => decoder.flush()).toThrow("ended inside a row")
+  })
+})
+
+/** The backend messages of a COPY OUT answer: CopyOutResponse, the stream in CopyData messages of `rowBytes`, CopyDone, CommandComplete, ReadyForQuery. */
+const copyOutAnswer = (stream: Buffer, pieces: number): Buffer => {
+  const message = (type: string, body: Buffer) => {
+    const head = Buffer.alloc(5)
+    head[0] = type.charCodeAt(0)
+    head.writeInt32BE(body.length + 4, 1)
+    return Buffer.concat([head, body])
+  }
+  const parts = [message("H", Buffer.from([1, 0, 4, 0, 1, 0, 1, 0, 1, 0, 1]))]
+  const step = Math.ceil(stream.length / pieces)
+  for (let at = 0; at < stream.length; at += step) parts.push(message("d", stream.subarray(at, at + step)))
+  parts.push(message("c", Buffer.alloc(0)), message("C", Buffer.from("COPY 3\0")), message("Z", Buffer.from("I")))
+  return Buffer.concat(parts)
+}
+
+describe("COPY OUT framing", () => {
+  it("hands CopyData payloads to the decoder and parses the other messages, however the bytes are cut", () => {
+    const answer = copyOutAnswer(copyStream(rows), 5)
+    for (let cut = 1; cut < answer.length; cut += 3) {
+      const framer = new CopyOutFramer()
+      const decoder = new BinaryCopyDecoder(fields, 2)
+      const batches: Array<ColumnBatch> = []
+      const tags: Array<string> = []
+      for (const chunk of [answer.subarray(0, cut), answer.subarray(cut)]) {
+        for (const m of framer.push(chunk, (c, start, end) => decoder.pushRange(c, start, end, batches))) tags.push(m._tag)
+      }
+      const rest = decoder.flush()
+      if (rest !== undefined) batches.push(rest)
+      expect(tags).toEqual(["CopyOutResponse", "CopyDone", "CommandComplete", "ReadyForQuery"])
+      expect(batches.flatMap((b) => Array.from({ length: b.length }, (_, r) => b.columns.map((c) => cellsOf(c)[r])))).toEqual(expected)
+    }
   })
 })
 

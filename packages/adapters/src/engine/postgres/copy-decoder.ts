@@ -309,33 +309,43 @@ export class BinaryCopyDecoder {
 
   /** Decodes one CopyData payload; full batches go to `out`. */
   push(data: Uint8Array, out: Array<ColumnBatch>): void {
+    this.pushRange(data, 0, data.length, out)
+  }
+
+  /** Decodes bytes `start..end` of `data` (the next bytes of CopyData payload); full batches go to `out`. */
+  pushRange(data: Uint8Array, start: number, end: number, out: Array<ColumnBatch>): void {
     let bytes = data
+    let from = start
+    let to = end
     if (this.carry !== undefined) {
-      const joined = new Uint8Array(this.carry.length + data.length)
+      const joined = new Uint8Array(this.carry.length + (end - start))
       joined.set(this.carry)
-      joined.set(data, this.carry.length)
+      joined.set(data.subarray(start, end), this.carry.length)
       bytes = joined
+      from = 0
+      to = joined.length
       this.carry = undefined
     }
     // One Buffer view per receive buffer rather than per message: the payloads are views into
-    // the parser's pooled buffers.
+    // the received chunks.
     if (bytes.buffer !== this.bufferSource) {
       this.buffer = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength)
       this.bufferSource = bytes.buffer
     }
-    const end = bytes.byteOffset + bytes.length
-    let offset = bytes.byteOffset
+    const last = bytes.byteOffset + to
+    let offset = bytes.byteOffset + from
     if (!this.headerSeen) {
-      offset = this.readHeader(offset, end)
-      if (offset < 0) {
-        this.carry = bytes.slice()
+      const after = this.readHeader(offset, last)
+      if (after < 0) {
+        this.carry = bytes.slice(from, to)
         return
       }
+      offset = after
     }
-    while (offset < end && !this.finished) {
-      const next = this.readRow(offset, end)
+    while (offset < last && !this.finished) {
+      const next = this.readRow(offset, last)
       if (next < 0) {
-        this.carry = bytes.slice(offset - bytes.byteOffset)
+        this.carry = bytes.slice(offset - bytes.byteOffset, to)
         return
       }
       this.bytes += next - offset

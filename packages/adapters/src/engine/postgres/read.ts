@@ -10,7 +10,7 @@ import type { PostgresSourceConfig } from "./config.ts"
 import { BinaryCopyDecoder, type WireField, type WireKind } from "./copy-decoder.ts"
 import { loadRelations } from "./discover.ts"
 import { columnOfPg, quoteIdentifier, quoteQualified, selectExpression } from "./types.ts"
-import { encodeQuery, openWireSession, PgWireError, wireErrorFrom } from "./wire.ts"
+import { CopyOutFramer, encodeQuery, openWireSession, PgWireError, wireErrorFrom } from "./wire.ts"
 
 /** What an incremental postgres stream remembers: the cursor column and the largest value read. */
 export interface PostgresCursorState {
@@ -66,15 +66,17 @@ const copyBatches = (
     try {
       reader.socket.write(encodeQuery(`COPY (${query}) TO STDOUT (FORMAT binary)`))
       const decoder = new BinaryCopyDecoder(fields, batchRows)
+      // Rows arrive one CopyData message each: they go to the decoder as ranges of the received
+      // bytes, without a message object per row.
+      const framer = new CopyOutFramer()
+      let ready: Array<ColumnBatch> = []
+      const onCopyData = (chunk: Uint8Array, start: number, end: number) => decoder.pushRange(chunk, start, end, ready)
       let failure: PgWireError | undefined
       for (;;) {
-        const ready: Array<ColumnBatch> = []
+        ready = []
         let finished = false
-        for (const message of await reader.next()) {
+        for (const message of framer.push(await reader.nextChunk(), onCopyData)) {
           switch (message._tag) {
-            case "CopyData":
-              decoder.push(message.data, ready)
-              break
             case "CopyOutResponse":
               if (message.format !== 1) throw new PgWireError("The server did not answer COPY in binary format")
               break

@@ -33,9 +33,17 @@ export class MessageReader {
     this.iterator = socket[Symbol.asyncIterator]()
   }
   async next(): Promise<ReadonlyArray<Message>> {
+    return this.parser.push(await this.nextChunk())
+  }
+
+  /**
+   * The next received bytes, unparsed (for COPY OUT, see CopyOutFramer). Only between messages:
+   * the parser must hold nothing, which it does not once the server waits for a query.
+   */
+  async nextChunk(): Promise<Uint8Array> {
     const chunk = await this.iterator.next()
     if (chunk.done === true) throw new PgWireError("The server closed the connection", "ECONNRESET")
-    return this.parser.push(chunk.value)
+    return chunk.value
   }
   close(): void {
     this.socket.destroy()
@@ -225,3 +233,70 @@ export const encodeQuery = (sql: string): Uint8Array => {
 }
 
 export const wireErrorFrom = errorFrom
+
+const copyDataType = 0x64 // 'd'
+
+/**
+ * Frames the backend messages of a COPY OUT without an object per message: the payload bytes of
+ * CopyData messages (one per row) go straight to `onCopyData` as ranges of the received chunk, in
+ * order, a message possibly cut across chunks; every other message is parsed by the protocol
+ * parser as usual.
+ */
+export class CopyOutFramer {
+  private readonly parser = PgProtocol.makeParser()
+  private readonly header = new Uint8Array(5)
+  private headerFill = 0
+  /** Bytes of the current message body still to come; -1 while reading a header. */
+  private remaining = -1
+  private copying = false
+  private other: Uint8Array | undefined
+  private otherFill = 0
+
+  push(chunk: Uint8Array, onCopyData: (chunk: Uint8Array, start: number, end: number) => void): Array<Message> {
+    const messages: Array<Message> = []
+    const length = chunk.length
+    let i = 0
+    while (i < length) {
+      if (this.remaining < 0) {
+        // A header: type byte and length (which counts itself).
+        if (this.headerFill === 0 && length - i >= 5) {
+          this.header.set(chunk.subarray(i, i + 5))
+          this.headerFill = 5
+          i += 5
+        } else {
+          while (this.headerFill < 5 && i < length) this.header[this.headerFill++] = chunk[i++]!
+          if (this.headerFill < 5) break
+        }
+        this.headerFill = 0
+        const h = this.header
+        const size = ((h[1]! << 24) | (h[2]! << 16) | (h[3]! << 8) | h[4]!) - 4
+        if (size < 0 || size > 0x3fffffff) throw new PgWireError(`Invalid message length ${size + 4}`)
+        this.copying = h[0] === copyDataType
+        if (!this.copying) {
+          this.other = new Uint8Array(5 + size)
+          this.other.set(h)
+          this.otherFill = 5
+        }
+        this.remaining = size
+      }
+      const take = Math.min(this.remaining, length - i)
+      if (take > 0) {
+        if (this.copying) onCopyData(chunk, i, i + take)
+        else {
+          this.other!.set(chunk.subarray(i, i + take), this.otherFill)
+          this.otherFill += take
+        }
+        i += take
+        this.remaining -= take
+      }
+      if (this.remaining === 0) {
+        if (!this.copying) {
+          for (const message of this.parser.push(this.other!)) messages.push(message)
+          this.other = undefined
+        }
+        this.remaining = -1
+      }
+    }
+    return messages
+  }
+}
