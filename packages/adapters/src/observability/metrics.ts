@@ -1,4 +1,5 @@
-import { Context, Metric } from "effect"
+import { importBytesTotal, importRowsTotal, importsTotal, syncsTotal } from "@ingest/domain"
+import { Context, Effect, Metric } from "effect"
 
 // The adapters' metrics, as Effect metrics (one registry per process; /metrics renders it in the
 // Prometheus text format, with the domain's import and sync outcomes). Labels have few values
@@ -51,3 +52,26 @@ export const workerRestartsTotal = Metric.counter("ingest_worker_restarts_total"
 /** Records from code outside Effect (worker pools), into the process-wide registry. */
 export const countWorkerRestart = (pool: "parser" | "encoder", reason: "memory_cap" | "time_cap" | "crash") =>
   Metric.withAttributes(workerRestartsTotal, { pool, reason }).updateUnsafe(1, Context.empty())
+
+/**
+ * Starts every counter at 0 for each label value it can take, so that a series exists (and rates
+ * and alerts work) before its first event.
+ */
+export const initializeCounters = Effect.gen(function*() {
+  const zero = (counter: Metric.Counter<number>, attributes: Record<string, string> = {}) =>
+    Metric.update(Metric.withAttributes(counter, attributes), 0)
+  for (const outcome of ["completed", "failed"]) yield* zero(importsTotal, { outcome })
+  yield* zero(importRowsTotal)
+  yield* zero(importBytesTotal)
+  for (const outcome of ["succeeded", "failed", "cancelled"]) yield* zero(syncsTotal, { outcome })
+  for (const kind of ["import", "sync"]) {
+    yield* zero(jobReclaimsTotal, { kind })
+    yield* zero(jobLeasesLostTotal, { kind })
+  }
+  for (const outcome of ["committed", "conflict", "unknown", "gave_up"]) yield* zero(catalogCommitsTotal, { outcome })
+  yield* zero(catalogCommitRetriesTotal)
+  for (const outcome of ["ok", "rejected", "unavailable"]) yield* zero(airbyteCallsTotal, { outcome })
+  for (const pool of ["parser", "encoder"]) {
+    for (const reason of ["memory_cap", "time_cap", "crash"]) yield* zero(workerRestartsTotal, { pool, reason })
+  }
+})
