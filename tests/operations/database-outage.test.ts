@@ -39,7 +39,7 @@ describe("a database outage", () => {
     expect(down.body).toMatchObject({
       status: 500,
       error: "Internal Server Error",
-      message: "The database is unreachable; nothing was changed. Try again shortly.",
+      message: "The database is unreachable, so the request could not be completed. Try again shortly.",
       path: "/api/v1/sources"
     })
     const created = await call("POST", "/api/v1/sources", {
@@ -48,7 +48,7 @@ describe("a database outage", () => {
       connectionConfig: { host: "127.0.0.1", port: 1, database: "x", username: "u", password: "p" }
     })
     expect(created.status).toBe(500)
-    expect(created.body.message).toBe("The database is unreachable; nothing was changed. Try again shortly.")
+    expect(created.body.message).toBe("The database is unreachable, so the request could not be completed. Try again shortly.")
 
     const ready = await fetch(`${service.baseUrl}/health/ready`)
     expect(ready.status).toBe(503)

@@ -42,10 +42,15 @@ export const makeHttpLayer = (config: AppConfig) =>
     ])
   )
 
+/** The part of the grace kept for stopping what still runs after draining, and closing. */
+const teardownMillis = (config: AppConfig) => Math.min(5000, (config.shutdownGraceSeconds * 1000) / 5)
+
 const listen = (config: AppConfig, port: number) =>
   NodeHttpServer.layer(createServer, {
     port,
     host: config.host,
+    // Requests still in flight after the drain (an upload waiting for a parser thread that a
+    // stopped job just gave up) may finish while the server closes, within the grace.
     gracefulShutdownTimeout: `${Math.max(1, config.shutdownGraceSeconds)} seconds`
   })
 
@@ -55,7 +60,7 @@ const Draining = (config: AppConfig) =>
     Effect.gen(function*() {
       // What is left of the grace after draining stops the rest and closes the database.
       const graceMillis = config.shutdownGraceSeconds * 1000
-      const drainMillis = graceMillis - Math.min(5000, graceMillis / 5)
+      const drainMillis = graceMillis - teardownMillis(config)
       yield* Effect.logInfo(`Shutting down: draining for up to ${(drainMillis / 1000).toFixed(1)} s`)
       const left = yield* drain(drainMillis)
       if (left.requests > 0 || left.jobs > 0) {

@@ -1,4 +1,4 @@
-import { Cause, Clock, Effect, Exit, Metric, Option } from "effect"
+import { Cause, Clock, Effect, Exit, Metric, Option, Ref } from "effect"
 import { HttpEffect, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Lifecycle, tracked } from "@ingest/adapters/lifecycle"
 import { httpRequestDuration } from "@ingest/adapters/observability/metrics"
@@ -19,7 +19,7 @@ const requestIdOf = (header: string | undefined): string =>
   header !== undefined && requestIdPattern.test(header) ? header : crypto.randomUUID()
 
 const outageMessages = {
-  database: "The database is unreachable; nothing was changed. Try again shortly."
+  database: "The database is unreachable, so the request could not be completed. Try again shortly."
 } as const
 
 /** The answer for a failure no handler turned into a response (defects, outages). */
@@ -61,7 +61,13 @@ const observed = <E, R>(
     const path = pathOf(request.url)
     const started = yield* Clock.currentTimeNanos
     yield* HttpEffect.appendPreResponseHandler((_, response) =>
-      Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+      Effect.gen(function*() {
+        const withId = HttpServerResponse.setHeader(response, "x-request-id", requestId)
+        // A draining process closes each connection after its answer, so that closing the
+        // server does not wait for idle keep-alive connections.
+        const draining = Option.isSome(lifecycle) && (yield* Ref.get(lifecycle.value.draining))
+        return draining ? HttpServerResponse.setHeader(withId, "connection", "close") : withId
+      })
     )
     yield* Effect.annotateCurrentSpan({ "http.request.id": requestId })
     const run = httpEffect.pipe(
