@@ -7,9 +7,11 @@ import {
   FileImportRepo,
   makePage,
   normalizePageRequest,
+  connectorTypes,
   Source,
   SourceRepo,
-  SourceSummary,
+  SourceStatus,
+  type SourceSummary,
   Sync,
   SyncRepo
 } from "@ingest/domain"
@@ -57,6 +59,34 @@ const limitOf = (limit: number, max = 10_000): number => Math.min(max, Math.max(
 // ---------------------------------------------------------------------------------------------
 // sources
 
+const knownConnectorTypes: ReadonlySet<unknown> = new Set(connectorTypes)
+const knownSourceStatuses: ReadonlySet<unknown> = new Set(SourceStatus.literals)
+
+/**
+ * A list row as a summary, checked by hand rather than through the Source schema (lists are read
+ * per request and per row): the column types and the status CHECK constraint already guarantee
+ * what the schema checks, the connector type is checked here, and the times by dateTimeOf.
+ */
+const summaryOf = (row: Row): SourceSummary => {
+  const id = String(row.id)
+  if (typeof row.name !== "string" || !knownConnectorTypes.has(row.connector_type) || !knownSourceStatuses.has(row.status)) {
+    throw new Error(`stored source ${id} does not decode: name, connector type or status is invalid`)
+  }
+  return {
+    id: id as SourceSummary["id"],
+    tenantId: String(row.tenant_id) as SourceSummary["tenantId"],
+    name: row.name,
+    description: stringOrNullOf(row, "description"),
+    connectorType: row.connector_type as SourceSummary["connectorType"],
+    status: row.status as SourceSummary["status"],
+    lastTestedAt: dateTimeOrNullOf(row, "last_tested_at"),
+    lastError: stringOrNullOf(row, "last_error"),
+    engineRef: stringOrNullOf(row, "engine_ref"),
+    createdAt: dateTimeOf(row, "created_at"),
+    updatedAt: dateTimeOf(row, "updated_at")
+  }
+}
+
 const sourceAad = (tenantId: string, id: string) => `source:${canonicalId(tenantId)}:${canonicalId(id)}`
 
 export const SourceRepoSql = Layer.effect(
@@ -65,7 +95,6 @@ export const SourceRepoSql = Layer.effect(
     const sql = yield* plainClient
     const cipher = yield* SecretCipher
     const decode = decodeWith(Source, "source")
-    const decodeSummaries = decodeWith(Schema.Array(SourceSummary), "source")
 
     const fromRow = (row: Row) =>
       Effect.gen(function*() {
@@ -139,21 +168,7 @@ export const SourceRepoSql = Layer.effect(
             created_at, updated_at
           FROM sources WHERE tenant_id = ${tenantId} ORDER BY created_at, id`.pipe(
           Effect.orDie,
-          Effect.flatMap((rows) =>
-            decodeSummaries(rows.map((row) => ({
-              id: String(row.id),
-              tenantId: String(row.tenant_id),
-              name: row.name,
-              description: stringOrNullOf(row, "description"),
-              connectorType: row.connector_type,
-              status: row.status,
-              lastTestedAt: dateTimeOrNullOf(row, "last_tested_at"),
-              lastError: stringOrNullOf(row, "last_error"),
-              engineRef: stringOrNullOf(row, "engine_ref"),
-              createdAt: dateTimeOf(row, "created_at"),
-              updatedAt: dateTimeOf(row, "updated_at")
-            })))
-          ),
+          Effect.flatMap((rows) => Effect.try({ try: () => rows.map(summaryOf), catch: (error) => error }).pipe(Effect.orDie)),
           Effect.withSpan("SourceRepoSql.list")
         ),
       remove: (tenantId, id) =>
