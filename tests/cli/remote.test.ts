@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { RunningService } from "../support/server.ts"
+import { createTestDatabase, pgHost, pgPort, pgUser } from "../support/postgres.ts"
 import { freePort, ISSUER, MANAGE, startService } from "../support/server.ts"
 import { node, repoRoot, spawnIngest } from "./support/spawn-cli.ts"
 
@@ -123,6 +124,29 @@ describe("ingest --url: a deployed service, from another data dir", () => {
     expect(new Set(lines).size).toBe(lines.length)
     expect(lines).toContain("p1.csv: COMPLETED, 2 records")
     expect(lines).toContain("p2.csv: COMPLETED, 1 records")
+  }, 120_000)
+
+  it("a connector end to end: source, discover, connection, then syncs trigger --wait with one line per state", async () => {
+    const sourceDb = createTestDatabase("ingest_cli_src")
+    try {
+      sourceDb.exec("CREATE TABLE public.items (id bigint PRIMARY KEY, name text); INSERT INTO public.items SELECT i, 'item ' || i FROM generate_series(1, 100) AS i;")
+      const config = { host: pgHost, port: pgPort, database: sourceDb.name, username: pgUser, password: "x", ssl_mode: "disable" }
+      const source = JSON.parse((await remote(["sources", "create", "--name", "shop", "--type", "postgres", "--config", JSON.stringify(config), "--json"])).stdout)
+      const streams = JSON.parse((await remote(["sources", "discover", source.id, "--json"])).stdout).streams as Array<{ name: string }>
+      expect(streams.map((s) => s.name)).toEqual(["public.items"])
+      const connection = JSON.parse((await remote(["connections", "create", "--source", source.id, "--name", "items", "--json"])).stdout)
+      const sync = await remote(["syncs", "trigger", connection.id, "--wait"])
+      expect(sync.code, sync.stderr).toBe(0)
+      expect(sync.stdout).toMatch(/^status:\s+SUCCEEDED$/m)
+      expect(sync.stdout).toMatch(/^recordsSynced:\s+100$/m)
+      const lines = sync.stderr.trim().split("\n")
+      expect(lines[0]).toMatch(/^Started sync [0-9a-f-]{36}$/)
+      expect(lines.at(-2)).toMatch(/^sync of items: SUCCEEDED, 100 records, /)
+      expect(lines.at(-1)).toMatch(/^Synced 100 records of items in /)
+      expect(new Set(lines).size).toBe(lines.length)
+    } finally {
+      sourceDb.drop()
+    }
   }, 120_000)
 
   it("profiles: kept in a file only the user can read, used by every command, tokens never printed", async () => {
