@@ -73,6 +73,8 @@ describe("ingest --url: a deployed service, from another data dir", () => {
     expect(status).toMatchObject({ fileName: "sales.csv", status: "COMPLETED", recordsImported: 3, targetSchema: "raw", targetTableName: "sales", error: null })
     const again = await remote(["files", "status", status.id, "--json"])
     expect(JSON.parse(again.stdout)).toEqual(status)
+    const history = JSON.parse((await remote(["files", "list", "--json", "--size", "1"])).stdout)
+    expect(history).toMatchObject({ size: 1, content: [{ id: status.id, status: "COMPLETED", fileFormat: "csv" }] })
     const types = await remote(["connector-types", "--json"])
     expect(JSON.parse(types.stdout)).toContain("postgres")
   }, 120_000)

@@ -7,7 +7,7 @@ import type { Connect } from "../command.ts"
 import { tenantHeaders, tenantScoped } from "../command.ts"
 import { connectionFlags, IngestApi } from "../connection/index.ts"
 import { WorkFailed } from "../exit-codes.ts"
-import { decodeRequest, fileIdArg, jsonFlag, parseMappings, waitFlag } from "../flags.ts"
+import { decodeRequest, fileIdArg, jsonFlag, parseMappings, usageError, waitFlag } from "../flags.ts"
 import { emit, formatBytes, formatCount, printJson, printRecord, printTable } from "../output.ts"
 import { makeProgressDisplay } from "../progress.ts"
 import { localFile, uploadFile, waitForImport } from "./file-work.ts"
@@ -197,6 +197,31 @@ const status = Command.make("status", { ...tenantScoped, id: fileIdArg }, ({ id,
     yield* emit(json, file, printStatus)
   })).pipe(Command.withDescription("Show the import status of a file"))
 
+const list = Command.make("list", {
+  ...tenantScoped,
+  page: Flag.Int("page").pipe(Flag.withDescription("Page number, from 0"), Flag.withDefault(0)),
+  size: Flag.Int("size").pipe(Flag.withDescription("Page size, 1..1000"), Flag.withDefault(20))
+}, ({ json, page, size, tenant }) =>
+  Effect.gen(function*() {
+    if (page < 0) return yield* usageError(`--page must be 0 or more, got ${page}`)
+    if (size < 1 || size > 1000) return yield* usageError(`--size must be between 1 and 1000, got ${size}`)
+    const body = yield* (yield* IngestApi).client.files.list({ headers: tenantHeaders(tenant), query: { page, size } })
+    yield* emit(json, body, (b) =>
+      Effect.gen(function*() {
+        yield* printTable(b.content, [
+          { header: "ID", value: (f) => f.id },
+          { header: "FILE", value: (f) => f.fileName },
+          { header: "FORMAT", value: (f) => f.fileFormat },
+          { header: "SIZE", value: (f) => formatBytes(f.fileSize) },
+          { header: "STATUS", value: (f) => f.status },
+          { header: "ROWS", value: (f) => (f.recordsImported === null ? null : formatCount(f.recordsImported)) },
+          { header: "TABLE", value: (f) => (f.targetTableName === null ? null : `${f.targetSchema ?? "default"}.${f.targetTableName}`) },
+          { header: "UPLOADED", value: (f) => f.createdAt }
+        ], "No files.")
+        if (b.totalElements > 0) yield* Console.log(`\npage ${b.number + 1} of ${Math.max(1, b.totalPages)} (${b.totalElements} files)`)
+      }))
+  })).pipe(Command.withDescription("Import history: the tenant's files, newest first, one page at a time"), Command.withAlias("ls"))
+
 const formats = Command.make("formats", { json: jsonFlag, ...connectionFlags }, ({ json, ...options }) =>
   Effect.gen(function*() {
     const formats = yield* catalogueList(options, (client) => client.public.fileFormats(), fileFormats)
@@ -206,5 +231,5 @@ const formats = Command.make("formats", { json: jsonFlag, ...connectionFlags }, 
 export const filesCommand = (connect: Connect) =>
   Command.make("files").pipe(
     Command.withDescription("Upload files and import them into Iceberg tables step by step"),
-    Command.withSubcommands([connect(upload), connect(preview), connect(schema), connect(runImport), connect(status), formats])
+    Command.withSubcommands([connect(list), connect(upload), connect(preview), connect(schema), connect(runImport), connect(status), formats])
   )
