@@ -7,11 +7,24 @@ import * as path from "node:path"
 import type { RunningService } from "../support/server.ts"
 import { createTestDatabase, pgHost, pgPort, pgUser } from "../support/postgres.ts"
 import { freePort, ISSUER, MANAGE, startService } from "../support/server.ts"
+import type { Composition } from "@ingest/cli"
+import { runCli } from "./support/run-cli.ts"
 import { node, repoRoot, spawnIngest } from "./support/spawn-cli.ts"
 
-// The CLI against a real running service, as scripts use it: spawned, stdout and stderr pipes
-// (no TTY). Remote from another data dir (--url, --token, profiles), and beside a service
-// started like `npm start` on the same data dir.
+// The CLI against a real running service, as scripts use it. Remote from another data dir
+// (--url, --token, profiles): spawned where the process matters (stdout and stderr as pipes, no
+// TTY), else run in this process with its own environment (faster, same code and exit codes).
+// Beside a service started like `npm start` on the same data dir: spawned, both of them.
+
+/** Remote commands never build the app: using it would be a bug. */
+const noLocalApp: Composition = {
+  app: () => {
+    throw new Error("a remote command built the local app")
+  },
+  server: () => {
+    throw new Error("a remote command started a server")
+  }
+}
 
 const tenant = "2f1c6e1e-8a51-4d59-9a43-3f8d2c1b7a10"
 const salesCsv = "order_id,Customer Name,amount\n1001,Alice,150.00\n1002,Bob,299.50\n1003,,12.25\n"
@@ -35,11 +48,19 @@ describe("ingest --url: a deployed service, from another data dir", () => {
   let service: RunningService
   let token: string
   const elsewhere = () => path.join(dir, "elsewhere")
-  const remote = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-    spawnIngest(args, {
-      cwd: dir,
-      env: { HOME: dir, INGEST_DATA_DIR: elsewhere(), INGEST_TENANT_ID: tenant, INGEST_URL: service.baseUrl, INGEST_TOKEN: token, ...env }
-    })
+  const envOf = (env: Record<string, string>) => ({
+    HOME: dir,
+    INGEST_DATA_DIR: elsewhere(),
+    INGEST_TENANT_ID: tenant,
+    INGEST_URL: service.baseUrl,
+    INGEST_TOKEN: token,
+    ...env
+  })
+  /** `ingest` as a child process (the working directory is `dir`). */
+  const spawned = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => spawnIngest(args, { cwd: dir, env: envOf(env) })
+  /** `ingest` in this process, on files named by their absolute paths. */
+  const remote = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => runCli(noLocalApp, args, envOf(env))
+  const at = (file: string) => path.join(dir, file)
 
   beforeAll(async () => {
     service = await startService()
@@ -51,7 +72,7 @@ describe("ingest --url: a deployed service, from another data dir", () => {
   })
 
   it("imports with --wait: the result on stdout, one line per state on stderr, no progress bar; nothing opened locally", async () => {
-    const result = await remote(["import", "sales.csv", "--table", "sales", "--schema", "raw", "--map", "Customer Name=customer", "--wait"])
+    const result = await spawned(["import", "sales.csv", "--table", "sales", "--schema", "raw", "--map", "Customer Name=customer", "--wait"])
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toMatch(/^Imported 3 rows into raw\.sales in [\d.]+ (ms|s)\n$/)
     const lines = result.stderr.trim().split("\n")
@@ -65,7 +86,7 @@ describe("ingest --url: a deployed service, from another data dir", () => {
   }, 120_000)
 
   it("--json: only the API's JSON on stdout, for a script to parse", async () => {
-    const imported = await remote(["import", "sales.csv", "--table", "sales", "--schema", "raw", "--wait", "--json",
+    const imported = await remote(["import", at("sales.csv"), "--table", "sales", "--schema", "raw", "--wait", "--json",
       "--url", `${service.baseUrl}/api/v1/`, "--token", token])
     expect(imported.code, imported.stderr).toBe(0)
     expect(imported.stderr).toBe("")
@@ -89,7 +110,7 @@ describe("ingest --url: a deployed service, from another data dir", () => {
     const missing = await remote(["syncs", "get", "5f1c6e1e-8a51-4d59-9a43-3f8d2c1b7a10"])
     expect(missing.code).toBe(5)
     expect(missing.stderr).toContain("Sync 5f1c6e1e-8a51-4d59-9a43-3f8d2c1b7a10 not found (HTTP 404)")
-    const refused = await remote(["files", "upload", "bad.bin", "--json"])
+    const refused = await remote(["files", "upload", at("bad.bin"), "--json"])
     expect(refused.code).toBe(3)
     expect(refused.stderr).toContain("Cannot detect the format of \"bad.bin\"")
     const usage = await remote(["sources", "list", "--url", "ftp://example"])
@@ -105,7 +126,7 @@ describe("ingest --url: a deployed service, from another data dir", () => {
   }, 120_000)
 
   it("many files and a pattern into one table: a JSON summary and an exit naming the file that did not import", async () => {
-    const result = await remote(["import", "parts/*.csv", "bad.bin", "--table", "orders", "--wait", "--json", "--concurrency", "2"])
+    const result = await spawned(["import", "parts/*.csv", "bad.bin", "--table", "orders", "--wait", "--json", "--concurrency", "2"])
     expect(result.code).toBe(3)
     const summary = JSON.parse(result.stdout) as Array<Record<string, unknown>>
     expect(summary.map((s) => [s["file"], s["status"], s["recordsImported"]])).toEqual([
@@ -116,11 +137,14 @@ describe("ingest --url: a deployed service, from another data dir", () => {
     expect(summary[2]!["error"]).toContain("Cannot detect the format")
     expect(result.stderr).toContain("1 of 3 files did not import: bad.bin")
 
-    const human = await remote(["import", "parts/p1.csv", "parts/p2.csv", "--table", "orders", "--wait"])
+    const human = await remote(["import", at("parts/p1.csv"), at("parts/p2.csv"), "--table", "orders", "--wait"])
     expect(human.code, human.stderr).toBe(0)
     const [header, ...rows] = human.stdout.trim().split("\n")
     expect(header).toMatch(/^FILE\s+STATUS\s+ROWS\s+TABLE\s+ERROR$/)
-    expect(rows).toEqual([expect.stringMatching(/^parts\/p1\.csv\s+COMPLETED\s+2\s+default\.orders\s+-$/), expect.stringMatching(/^parts\/p2\.csv\s+COMPLETED\s+1\s+default\.orders\s+-$/)])
+    expect(rows).toEqual([
+      expect.stringMatching(/\/parts\/p1\.csv\s+COMPLETED\s+2\s+default\.orders\s+-$/),
+      expect.stringMatching(/\/parts\/p2\.csv\s+COMPLETED\s+1\s+default\.orders\s+-$/)
+    ])
     // Without a TTY each file's states are lines of their own, never repeated.
     const lines = human.stderr.trim().split("\n")
     expect(new Set(lines).size).toBe(lines.length)
@@ -155,7 +179,7 @@ describe("ingest --url: a deployed service, from another data dir", () => {
     const home = path.join(dir, "profile-home")
     mkdirSync(home)
     const withProfile = (args: ReadonlyArray<string>) =>
-      spawnIngest(args, { cwd: dir, env: { HOME: home, INGEST_DATA_DIR: elsewhere(), INGEST_TENANT_ID: tenant } })
+      runCli(noLocalApp, args, { HOME: home, INGEST_DATA_DIR: elsewhere(), INGEST_TENANT_ID: tenant })
     const added = await withProfile(["profile", "add", "staging", "--url", service.baseUrl, "--token", token])
     expect(added.code, added.stderr).toBe(0)
     const file = path.join(home, ".config", "ingest", "config.json")
@@ -165,7 +189,7 @@ describe("ingest --url: a deployed service, from another data dir", () => {
     expect(listed.stdout).not.toContain(token)
     const sources = await withProfile(["sources", "list", "--json"])
     expect(sources.code, sources.stderr).toBe(0)
-    expect(JSON.parse(sources.stdout)).toEqual([])
+    expect(JSON.parse(sources.stdout)).toEqual(JSON.parse((await remote(["sources", "list", "--json"])).stdout))
     chmodSync(file, 0o644)
     const exposed = await withProfile(["sources", "list"])
     expect(exposed.code).toBe(2)

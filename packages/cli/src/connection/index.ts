@@ -11,7 +11,6 @@ import { Flag } from "effect/cli"
 import type { TenantId } from "@ingest/domain"
 import { AppConfig } from "@ingest/adapters/config"
 import { MANAGE_PERMISSION, mintDevToken, TokenVerifier } from "@ingest/http/auth"
-import { ApiRoutes } from "@ingest/http/server"
 import { readServiceAddress } from "@ingest/http/service-address"
 import { UploadSettings } from "@ingest/http/settings"
 import type { Composition } from "../composition.ts"
@@ -117,6 +116,8 @@ export const resolveTarget = (options: ConnectionOptions) =>
 const inProcess = (composition: Composition, tenant: TenantId | undefined) =>
   Effect.gen(function*() {
     const config = yield* AppConfig
+    // The routes (and the adapters under them) load only when a command runs in process.
+    const { ApiRoutes } = yield* Effect.promise(() => import("@ingest/http/server"))
     const app = yield* Layer.build(composition.app(config))
     const secret = crypto.randomUUID()
     const verifier = Layer.succeed(TokenVerifier, TokenVerifier.of({
