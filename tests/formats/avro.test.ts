@@ -67,7 +67,7 @@ describe.skipIf(!haveCorpus)("readAvro on the conformance corpus", () => {
     const person = await readAll(path.join(corpus, "avro/avsc__person-10.avro"))
     expect(person.table.declaredTypes).toEqual([
       { type: "STRING", nullable: false },
-      { type: "INTEGER", nullable: true },
+      { type: "INTEGER", nullable: true, bitWidth: 32 },
       { type: "STRING", nullable: false },
       { type: "STRING", nullable: false }
     ])

@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeS3ObjectStore } from "@ingest/adapters/storage/index"
-import { eventually, readLakeTable, tenantNamespaceOf } from "../support/lake.ts"
+import * as arrow from "apache-arrow"
+import * as parquetWasm from "parquet-wasm"
+import { eventually, readLakeSchema, readLakeTable, tenantNamespaceOf } from "../support/lake.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { startS3rver } from "../support/s3rver.ts"
 import type { RunningService } from "../support/server.ts"
@@ -225,6 +227,39 @@ const suite = (label: string, setup: () => Promise<{ env: Record<string, string>
         ["2024-01-03", "31250.00"], ["2024-01-09", "48900.50"], ["2024-01-15", "26400.00"], ["2024-01-22", "55120.75"], ["2024-01-30", "39999.99"]
       ])
     })
+
+    it("typed files keep their types: Parquet INT32/FLOAT become Iceberg int/float; appended to long/double columns they are promoted", async () => {
+      const parquet = (ints: Array<number>, floats: Array<number>) => {
+        const table = arrow.tableFromArrays({ n: Int32Array.from(ints), x: Float32Array.from(floats) })
+        return parquetWasm.writeParquet(parquetWasm.Table.fromIPCStream(arrow.tableToIPC(table, "stream")))
+      }
+      const first = await upload(service, token, tenant, "measures.parquet", parquet([1, -2147483648, 2147483647], [0.5, -1.25, 3.5]))
+      expect(first.status).toBe(201)
+      const preview = await call("GET", `/api/v1/files/${first.body.id}/preview`)
+      expect(preview.body.columns.map((c: any) => [c.name, c.type, c.bitWidth])).toEqual([["n", "INTEGER", 32], ["x", "DOUBLE", 32]])
+      await call("PUT", `/api/v1/files/${first.body.id}/schema`, { targetTableName: "measures" })
+      await call("POST", `/api/v1/files/${first.body.id}/import`)
+      const done = await eventually(() => call("GET", `/api/v1/files/${first.body.id}/status`), (r) => ["COMPLETED", "FAILED"].includes(r.body.status))
+      expect(done.body).toMatchObject({ status: "COMPLETED", recordsImported: 3 })
+      const schemaOf = (name: string) => readLakeSchema(stateDb.url, service.dataDir, [tenantNamespaceOf(tenant), "default"], name, warehouse?.())
+      expect(await schemaOf("measures")).toEqual({ n: "int", x: "float" })
+      expect((await table("default", "measures", "n"))?.rows).toEqual([
+        { n: "-2147483648", x: "-1.25" }, { n: "1", x: "0.5" }, { n: "2147483647", x: "3.5" }
+      ])
+      // A table of long and double columns takes 32-bit values by promotion.
+      const wide = await upload(service, token, tenant, "wide.csv", "n,x\n9007199254740993,1e-3\n")
+      await call("PUT", `/api/v1/files/${wide.body.id}/schema`, { targetTableName: "wide" })
+      await call("POST", `/api/v1/files/${wide.body.id}/import`)
+      const wideDone = await eventually(() => call("GET", `/api/v1/files/${wide.body.id}/status`), (r) => ["COMPLETED", "FAILED"].includes(r.body.status))
+      expect(wideDone.body).toMatchObject({ status: "COMPLETED", error: null })
+      const narrow = await upload(service, token, tenant, "narrow.parquet", parquet([7], [2.5]))
+      await call("PUT", `/api/v1/files/${narrow.body.id}/schema`, { targetTableName: "wide" })
+      await call("POST", `/api/v1/files/${narrow.body.id}/import`)
+      const appended = await eventually(() => call("GET", `/api/v1/files/${narrow.body.id}/status`), (r) => ["COMPLETED", "FAILED"].includes(r.body.status))
+      expect(appended.body).toMatchObject({ status: "COMPLETED", recordsImported: 1, error: null })
+      expect(await schemaOf("wide")).toEqual({ n: "long", x: "double" })
+      expect((await table("default", "wide", "n"))?.rows).toEqual([{ n: "7", x: "2.5" }, { n: "9007199254740993", x: "0.001" }])
+    }, 180_000)
 
     it("keeps other tenants out (404) and needs the multipart field", async () => {
       const theirs = await service.keys.sign({ tenants: [otherTenant], permissions: [MANAGE] }, { issuer: ISSUER })

@@ -43,6 +43,8 @@ const duckTypeOf = (type: unknown): string => {
       return "INTEGER"
     case "long":
       return "BIGINT"
+    case "float":
+      return "FLOAT"
     case "double":
       return "DOUBLE"
     case "date":

@@ -2,6 +2,7 @@ import type { ObjectStore } from "@ingest/domain"
 import { Effect, Option } from "effect"
 import * as path from "node:path"
 import { makeIcebergWriter } from "../engine/support/iceberg.ts"
+import { currentSchema } from "../../packages/adapters/src/iceberg/metadata.ts"
 import { readTable } from "../iceberg/support.ts"
 
 /**
@@ -21,6 +22,24 @@ export const readLakeTable = async (
     const loaded = await Effect.runPromise(lake.catalog.loadTable({ namespace, name }))
     if (Option.isNone(loaded)) return undefined
     return await Effect.runPromise(readTable(lake.warehouse, loaded.value, orderBy))
+  } finally {
+    await lake.close()
+  }
+}
+
+/** The fields of a table's current schema, as the catalog holds them (name → Iceberg type). */
+export const readLakeSchema = async (
+  databaseUrl: string,
+  dataDir: string,
+  namespace: ReadonlyArray<string>,
+  name: string,
+  warehouse?: ObjectStore
+): Promise<Record<string, unknown> | undefined> => {
+  const lake = await makeIcebergWriter(databaseUrl, path.join(dataDir, "warehouse"), warehouse)
+  try {
+    const loaded = await Effect.runPromise(lake.catalog.loadTable({ namespace, name }))
+    if (Option.isNone(loaded)) return undefined
+    return Object.fromEntries(currentSchema(loaded.value.metadata).fields.map((f) => [f.name, f.type]))
   } finally {
     await lake.close()
   }

@@ -22,7 +22,9 @@ export const Column = Schema.Struct({
   type: ColumnType,
   nullable: Schema.Boolean,
   precision: Schema.optionalKey(Schema.Int),
-  scale: Schema.optionalKey(Schema.Int)
+  scale: Schema.optionalKey(Schema.Int),
+  /** 32 for 32-bit values a typed file declares: INTEGER then is Iceberg int, DOUBLE Iceberg float. */
+  bitWidth: Schema.optionalKey(Schema.Literal(32))
 })
 export type Column = typeof Column.Type
 

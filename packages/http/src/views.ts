@@ -24,7 +24,8 @@ const columnView = (c: ColumnWithSamples) => ({
   nullable: c.nullable,
   sampleValues: c.sampleValues,
   ...(c.precision !== undefined ? { precision: c.precision } : {}),
-  ...(c.scale !== undefined ? { scale: c.scale } : {})
+  ...(c.scale !== undefined ? { scale: c.scale } : {}),
+  ...(c.bitWidth !== undefined ? { bitWidth: c.bitWidth } : {})
 })
 
 export const discoverView = (streams: ReadonlyArray<DiscoveredStream>) => ({

@@ -169,6 +169,8 @@ export interface DeclaredType {
   readonly nullable: boolean
   readonly precision?: number
   readonly scale?: number
+  /** 32-bit integers and floats: kept as Iceberg int and float. */
+  readonly bitWidth?: 32
 }
 
 export interface RawReadOptions {

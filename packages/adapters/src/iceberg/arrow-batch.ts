@@ -35,6 +35,8 @@ export const arrowTypeOf = (type: WritableType): A.DataType => {
       return new A.Int32()
     case "long":
       return new A.Int64()
+    case "float":
+      return new A.Float32()
     case "double":
       return new A.Float64()
     case "decimal":
@@ -145,6 +147,9 @@ const packedData = (plan: FieldPlan, column: PackedColumn): A.Data | undefined =
         : undefined
     case "double":
       return data.kind === "float64" ? A.makeData({ type: arrowType as A.Float64, length, data: data.values, ...nulls }) : undefined
+    case "float":
+      // Values of a 32-bit float column (Parquet FLOAT, Avro float) are exact in 32 bits again.
+      return data.kind === "float64" ? A.makeData({ type: arrowType as A.Float32, length, data: Float32Array.from(data.values), ...nulls }) : undefined
     case "date":
       return data.kind === "date32" ? A.makeData({ type: arrowType as A.DateDay, length, data: data.values, ...nulls }) : undefined
     case "decimal":
@@ -226,8 +231,9 @@ const buildColumn = (plan: FieldPlan, segments: ReadonlyArray<Segment>, length: 
         ? A.makeData({ type: arrowType as A.Int64, length, data, ...validity.props() })
         : A.makeData({ type: arrowType as A.TimestampMicrosecond, length, data, ...validity.props() })
     }
+    case "float":
     case "double": {
-      const data = new Float64Array(length)
+      const data = type.kind === "float" ? new Float32Array(length) : new Float64Array(length)
       eachCell(segments, plan.source, onNull, (row, v) => {
         if (typeof v === "number") data[row] = v
         else if (typeof v === "bigint") data[row] = Number(v)
@@ -238,7 +244,9 @@ const buildColumn = (plan: FieldPlan, segments: ReadonlyArray<Segment>, length: 
           data[row] = n
         } else wrong(v, "a number")
       })
-      return A.makeData({ type: arrowType as A.Float64, length, data, ...validity.props() })
+      return type.kind === "float"
+        ? A.makeData({ type: arrowType as A.Float32, length, data: data as Float32Array, ...validity.props() })
+        : A.makeData({ type: arrowType as A.Float64, length, data: data as Float64Array, ...validity.props() })
     }
     case "decimal": {
       const words = new Uint32Array(length * 4)

@@ -6,6 +6,7 @@ export type WritableType =
   | { readonly kind: "boolean" }
   | { readonly kind: "int" }
   | { readonly kind: "long" }
+  | { readonly kind: "float" }
   | { readonly kind: "double" }
   | { readonly kind: "decimal"; readonly precision: number; readonly scale: number }
   | { readonly kind: "date" }
@@ -34,11 +35,11 @@ export const writableTypeOfColumn = (column: Column): WritableType => {
     case "BOOLEAN":
       return { kind: "boolean" }
     case "INTEGER":
-      return { kind: "long" }
+      return column.bitWidth === 32 ? { kind: "int" } : { kind: "long" }
     case "DECIMAL":
       return { kind: "decimal", ...decimalOf(column) }
     case "DOUBLE":
-      return { kind: "double" }
+      return column.bitWidth === 32 ? { kind: "float" } : { kind: "double" }
     case "DATE":
       return { kind: "date" }
     case "TIMESTAMP":
@@ -60,6 +61,7 @@ export const writableTypeOfField = (field: IcebergField): WritableType | undefin
     case "boolean":
     case "int":
     case "long":
+    case "float":
     case "double":
     case "date":
     case "timestamp":
@@ -89,9 +91,11 @@ export const columnOfField = (field: IcebergField): Column => {
     case "boolean":
       return simple("BOOLEAN")
     case "int":
+      return { ...simple("INTEGER"), bitWidth: 32 }
     case "long":
       return simple("INTEGER")
     case "float":
+      return { ...simple("DOUBLE"), bitWidth: 32 }
     case "double":
       return simple("DOUBLE")
     case "date":
@@ -122,8 +126,12 @@ export const isIncompatible = (column: Column, target: WritableType | undefined)
   if (source.kind === target.kind && source.kind !== "decimal") return false
   switch (column.type) {
     case "INTEGER":
-      return !(target.kind === "int" || target.kind === "double" ||
+      // 32-bit integers (Iceberg int) go into long columns as Iceberg's own promotion does.
+      return !(target.kind === "int" || target.kind === "long" || target.kind === "double" ||
         (target.kind === "decimal" && target.precision - target.scale >= 19))
+    case "DOUBLE":
+      // 32-bit floats go into double columns (Iceberg's float → double promotion), never the other way.
+      return !(source.kind === "float" && target.kind === "double")
     case "DECIMAL": {
       if (target.kind === "double") return false
       if (target.kind !== "decimal" || source.kind !== "decimal") return true

@@ -52,6 +52,12 @@ export const encodeInt64 = (n: bigint): Uint8Array => {
   return out
 }
 
+export const encodeFloat32 = (n: number): Uint8Array => {
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setFloat32(0, n, true)
+  return out
+}
+
 export const encodeFloat64 = (n: number): Uint8Array => {
   const out = new Uint8Array(8)
   new DataView(out.buffer).setFloat64(0, n, true)
@@ -215,6 +221,12 @@ class Int64Accumulator extends BigIntBoundsAccumulator {
 }
 
 class DoubleAccumulator extends BaseAccumulator {
+  /** Bounds as Iceberg stores them: 8 bytes for double, 4 for float (whose values are exact in 4). */
+  private readonly encode: (n: number) => Uint8Array
+  constructor(encode: (n: number) => Uint8Array) {
+    super()
+    this.encode = encode
+  }
   private min = Infinity
   private max = -Infinity
   private seen = false
@@ -222,7 +234,7 @@ class DoubleAccumulator extends BaseAccumulator {
   protected addValues(data: A.Data): void {
     const bitmap = nullBitsOf(data)
     const offset = data.offset
-    const values = data.values as Float64Array
+    const values = data.values as Float64Array | Float32Array
     for (let i = 0; i < data.length; i++) {
       if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       const v = values[i]!
@@ -238,7 +250,7 @@ class DoubleAccumulator extends BaseAccumulator {
   }
   result(): ColumnMetrics {
     if (!this.seen) return this.metrics(undefined, undefined, this.nanCount)
-    return this.metrics(encodeFloat64(this.min), encodeFloat64(this.max), this.nanCount)
+    return this.metrics(this.encode(this.min), this.encode(this.max), this.nanCount)
   }
 }
 
@@ -353,7 +365,9 @@ export const makeAccumulator = (type: WritableType): MetricsAccumulator => {
     case "timestamptz":
       return new Int64Accumulator()
     case "double":
-      return new DoubleAccumulator()
+      return new DoubleAccumulator(encodeFloat64)
+    case "float":
+      return new DoubleAccumulator(encodeFloat32)
     case "decimal":
       return new DecimalAccumulator()
     case "string":

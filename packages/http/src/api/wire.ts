@@ -15,5 +15,7 @@ export const ColumnResponse = Schema.Struct({
   nullable: Schema.Boolean,
   sampleValues: Schema.Array(Schema.String),
   precision: Schema.optional(Schema.Int),
-  scale: Schema.optional(Schema.Int)
+  scale: Schema.optional(Schema.Int),
+  /** 32 for 32-bit integers and floats of typed files (written as Iceberg int and float). */
+  bitWidth: Schema.optional(Schema.Literal(32))
 })

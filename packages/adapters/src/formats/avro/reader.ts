@@ -135,7 +135,7 @@ interface Compiled {
 
 const PRIMITIVES = new Set(["null", "boolean", "int", "long", "float", "double", "bytes", "string"])
 
-const declared = (type: ColumnType, nullable = false, extra: { precision?: number; scale?: number } = {}): DeclaredType => ({
+const declared = (type: ColumnType, nullable = false, extra: Omit<DeclaredType, "type" | "nullable"> = {}): DeclaredType => ({
   type,
   nullable,
   ...extra
@@ -278,7 +278,7 @@ class SchemaCompiler {
           toColumn: identity
         }
       case "int":
-        return { decode: (c) => c.int(), minWidth: 1, toJson: identity, declared: declared("INTEGER"), toColumn: identity }
+        return { decode: (c) => c.int(), minWidth: 1, toJson: identity, declared: declared("INTEGER", false, { bitWidth: 32 }), toColumn: identity }
       case "long":
         return { decode: (c) => c.long(), minWidth: 1, toJson: identity, declared: declared("INTEGER"), toColumn: identity }
       case "float":
@@ -286,7 +286,7 @@ class SchemaCompiler {
           decode: (c) => c.bytes(4).readFloatLE(0),
           minWidth: 4,
           toJson: identity,
-          declared: declared("DOUBLE"),
+          declared: declared("DOUBLE", false, { bitWidth: 32 }),
           toColumn: identity
         }
       case "double":

@@ -253,10 +253,14 @@ const microsOf = (unit: arrow.TimeUnit, value: bigint): bigint => {
 }
 
 const declaredOf = (type: arrow.DataType, nullable: boolean): DeclaredType => {
-  const make = (t: ColumnType, extra: { precision?: number; scale?: number } = {}): DeclaredType => ({ type: t, nullable, ...extra })
+  const make = (t: ColumnType, extra: Omit<DeclaredType, "type" | "nullable"> = {}): DeclaredType => ({ type: t, nullable, ...extra })
   if (arrow.DataType.isDictionary(type)) return declaredOf(type.dictionary, nullable)
-  if (arrow.DataType.isInt(type)) return type.bitWidth === 64 && !type.isSigned ? make("DECIMAL", { precision: 20, scale: 0 }) : make("INTEGER")
-  if (arrow.DataType.isFloat(type)) return make("DOUBLE")
+  if (arrow.DataType.isInt(type)) {
+    if (type.bitWidth === 64 && !type.isSigned) return make("DECIMAL", { precision: 20, scale: 0 })
+    // INT8/16/32 (and UINT8/16) fit Iceberg's 32-bit int; UINT32 and INT64 need a long.
+    return type.bitWidth < 32 || (type.bitWidth === 32 && type.isSigned) ? make("INTEGER", { bitWidth: 32 }) : make("INTEGER")
+  }
+  if (arrow.DataType.isFloat(type)) return type.precision === arrow.Precision.DOUBLE ? make("DOUBLE") : make("DOUBLE", { bitWidth: 32 })
   if (arrow.DataType.isDecimal(type)) return make("DECIMAL", { precision: type.precision, scale: type.scale })
   if (arrow.DataType.isDate(type)) return make("DATE")
   if (arrow.DataType.isTimestamp(type)) return make(type.timezone ? "TIMESTAMP_TZ" : "TIMESTAMP")

@@ -86,6 +86,7 @@ export const finishProfile = (scan: ProfileScan): FileProfile => {
       nullable: inferred.nullable,
       ...(inferred.precision !== undefined ? { precision: inferred.precision } : {}),
       ...(inferred.scale !== undefined ? { scale: inferred.scale } : {}),
+      ...(inferred.bitWidth !== undefined ? { bitWidth: inferred.bitWidth } : {}),
       sampleValues: inferred.sampleValues.map(storableText)
     }
   })

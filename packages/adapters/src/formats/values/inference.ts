@@ -58,6 +58,7 @@ export interface InferredColumn {
   readonly nullable: boolean
   readonly precision?: number
   readonly scale?: number
+  readonly bitWidth?: 32
   readonly sampleValues: ReadonlyArray<string>
   /** How a re-read parses this column's text (date order). */
   readonly hint?: ColumnHint
@@ -321,6 +322,7 @@ export class ColumnInference {
         nullable: declared.nullable || this.nulls > 0,
         ...(declared.precision !== undefined ? { precision: declared.precision } : {}),
         ...(declared.scale !== undefined ? { scale: declared.scale } : {}),
+        ...(declared.bitWidth !== undefined ? { bitWidth: declared.bitWidth } : {}),
         sampleValues
       }
     }
