@@ -79,7 +79,7 @@ describe.skipIf(!haveCorpus)("readAvro on the conformance corpus", () => {
     ])
     const top = await readAll(path.join(corpus, "avro/avro_c__avro-1237-good_union_toplevel.avro"))
     expect(top.rows).toEqual([[null], [100]])
-    expect(top.table.declaredTypes).toEqual([{ type: "INTEGER", nullable: true }])
+    expect(top.table.declaredTypes).toEqual([{ type: "INTEGER", nullable: true, bitWidth: 32 }])
   })
 })
 
