@@ -71,7 +71,7 @@ export const initializeCounters = Effect.gen(function*() {
   for (const outcome of ["committed", "conflict", "unknown", "gave_up"]) yield* zero(catalogCommitsTotal, { outcome })
   yield* zero(catalogCommitRetriesTotal)
   for (const outcome of ["ok", "rejected", "unavailable"]) yield* zero(airbyteCallsTotal, { outcome })
-  for (const pool of ["parser", "encoder"]) {
-    for (const reason of ["memory_cap", "time_cap", "crash"]) yield* zero(workerRestartsTotal, { pool, reason })
-  }
+  // Parser threads have memory and time caps; encoder threads can only crash.
+  for (const reason of ["memory_cap", "time_cap", "crash"]) yield* zero(workerRestartsTotal, { pool: "parser", reason })
+  yield* zero(workerRestartsTotal, { pool: "encoder", reason: "crash" })
 })

@@ -7,11 +7,14 @@ import { collectDefaultMetrics, Registry } from "prom-client"
 
 let registry: Registry | undefined
 
-/** The process metrics in the Prometheus text format (collection starts on first use). */
-export const processMetricsText = (): Promise<string> => {
+/** Starts collecting (CPU time is counted from here: call it when the process starts serving). */
+export const startProcessMetrics = (): Registry => {
   if (registry === undefined) {
     registry = new Registry()
     collectDefaultMetrics({ register: registry })
   }
-  return registry.metrics()
+  return registry
 }
+
+/** The process metrics in the Prometheus text format. */
+export const processMetricsText = (): Promise<string> => startProcessMetrics().metrics()

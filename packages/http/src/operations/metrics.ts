@@ -2,7 +2,14 @@ import { Duration, Effect, Layer, Metric, Option } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { JobLeases } from "@ingest/adapters/jobs/leases"
-import { initializeCounters, jobsQueued, jobsRunning, oldestQueuedJobAge, processMetricsText } from "@ingest/adapters/observability/index"
+import {
+  initializeCounters,
+  jobsQueued,
+  jobsRunning,
+  oldestQueuedJobAge,
+  processMetricsText,
+  startProcessMetrics
+} from "@ingest/adapters/observability/index"
 
 // GET /metrics: the Prometheus text format, unauthenticated, outside /api/v1. The queue gauges
 // are read from the queue at scrape time (they describe every process); a queue that does not
@@ -23,6 +30,7 @@ const refreshQueueGauges = (leases: JobLeases["Service"]) =>
 export const MetricsRoute = Layer.unwrap(Effect.gen(function*() {
   const leases = yield* JobLeases
   yield* initializeCounters
+  startProcessMetrics()
   const scrape = Effect.gen(function*() {
     yield* refreshQueueGauges(leases)
     const service = yield* PrometheusMetrics.format()
