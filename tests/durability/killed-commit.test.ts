@@ -1,7 +1,5 @@
 import type { ChildProcess } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import * as path from "node:path"
+import { rmSync } from "node:fs"
 import { parseIcebergJson } from "@ingest/adapters/iceberg/json"
 import { metadataOf } from "@ingest/adapters/iceberg/metadata"
 import { makeFsObjectStore } from "@ingest/adapters/storage/index"
@@ -12,9 +10,9 @@ import type { CatalogProxy, Fault } from "../support/catalog-proxy.ts"
 import { startCatalogProxy } from "../support/catalog-proxy.ts"
 import { eventually, tenantNamespaceOf } from "../support/lake.ts"
 import { createTestDatabase } from "../support/postgres.ts"
-import { startServiceProcess } from "../support/process.ts"
+import { prepareServiceProcess, startServiceProcess } from "../support/process.ts"
 import type { RunningService } from "../support/server.ts"
-import { freePort, ISSUER, MANAGE, makeTestKeys, startService } from "../support/server.ts"
+import { ISSUER, MANAGE, startService } from "../support/server.ts"
 
 // A service process committing to a REST catalog is killed (SIGKILL) while its commit POST is
 // in flight: once after the catalog applied it (the answer never arrives), once before. After a
@@ -108,22 +106,17 @@ beforeAll(async () => {
     upstream: `${catalogService.baseUrl}/api/v1/iceberg`,
     fault: (c) => c.method === "POST" && c.body.includes(`"add-snapshot"`) ? fault() : undefined
   })
-  dir = mkdtempSync(path.join(tmpdir(), "ingest-kill-commit-"))
-  const keys = await makeTestKeys(dir)
-  port = await freePort()
-  env = {
-    DATABASE_URL: stateDb.url,
-    INGEST_DATA_DIR: path.join(dir, "data"),
-    INGEST_PORT: String(port),
-    INGEST_HOST: "127.0.0.1",
-    INGEST_AUTH_JWKS_URL: keys.jwksPath,
-    INGEST_AUTH_ISSUER: ISSUER,
-    INGEST_JOB_LEASE_SECONDS: "3",
-    INGEST_LOG_LEVEL: "Error",
-    INGEST_CATALOG: `rest:${proxy.url}`,
-    INGEST_CATALOG_TOKEN: catalogToken
-  }
-  token = await keys.sign({ tenants: [tenant], permissions: [MANAGE] }, { issuer: ISSUER, expiresIn: "1h" })
+  ;({ dir, port, env, token } = await prepareServiceProcess({
+    prefix: "ingest-kill-commit-",
+    databaseUrl: stateDb.url,
+    tenant,
+    env: {
+      INGEST_JOB_LEASE_SECONDS: "3",
+      INGEST_LOG_LEVEL: "Error",
+      INGEST_CATALOG: `rest:${proxy.url}`,
+      INGEST_CATALOG_TOKEN: catalogToken
+    }
+  }))
   child = await startProcess()
 }, 180_000)
 

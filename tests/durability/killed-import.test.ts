@@ -1,12 +1,10 @@
 import type { ChildProcess } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { rmSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { eventually, readLakeTable, tenantNamespaceOf } from "../support/lake.ts"
 import { createTestDatabase } from "../support/postgres.ts"
-import { startServiceProcess } from "../support/process.ts"
-import { freePort, ISSUER, MANAGE, makeTestKeys } from "../support/server.ts"
+import { prepareServiceProcess, startServiceProcess } from "../support/process.ts"
 
 // A service process killed (SIGKILL) in the middle of an import: no rows may become visible,
 // and once a process runs again the import is resumed and completes with every row exactly once.
@@ -34,20 +32,15 @@ const call = async (method: string, url: string, body?: FormData) => {
 
 beforeAll(async () => {
   stateDb = createTestDatabase()
-  dir = mkdtempSync(path.join(tmpdir(), "ingest-kill-"))
-  const keys = await makeTestKeys(dir)
-  port = await freePort()
-  env = {
-    DATABASE_URL: stateDb.url,
-    INGEST_DATA_DIR: path.join(dir, "data"),
-    INGEST_PORT: String(port),
-    INGEST_HOST: "127.0.0.1",
-    INGEST_AUTH_JWKS_URL: keys.jwksPath,
-    INGEST_AUTH_ISSUER: ISSUER,
-    INGEST_JOB_LEASE_SECONDS: "3",
-    INGEST_LOG_LEVEL: "Error"
-  }
-  token = await keys.sign({ tenants: [tenant], permissions: [MANAGE] }, { issuer: ISSUER, expiresIn: "1h" })
+  ;({ dir, port, env, token } = await prepareServiceProcess({
+    prefix: "ingest-kill-",
+    databaseUrl: stateDb.url,
+    tenant,
+    env: {
+      INGEST_JOB_LEASE_SECONDS: "3",
+      INGEST_LOG_LEVEL: "Error"
+    }
+  }))
   const lines = ["id,name,amount"]
   for (let i = 1; i <= rows; i++) lines.push(`${i},name ${i},${(i % 1000) + 0.25}`)
   writeFileSync(path.join(dir, "big.csv"), lines.join("\n") + "\n")

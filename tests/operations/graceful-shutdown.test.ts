@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { readFileSync, rmSync, writeFileSync } from "node:fs"
 import { request } from "node:http"
-import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { eventually, readLakeTable, tenantNamespaceOf } from "../support/lake.ts"
 import { createTestDatabase } from "../support/postgres.ts"
-import { freePort, ISSUER, MANAGE, makeTestKeys } from "../support/server.ts"
+import { prepareServiceProcess } from "../support/process.ts"
 
 // SIGTERM to the service process while an upload is in flight and an import runs, as Kubernetes
 // stops a pod: readiness turns 503 at once, the upload is still answered 201, the process exits 0
@@ -89,24 +88,19 @@ const slowUpload = (name: string, content: string, requestId: string) => {
 
 beforeAll(async () => {
   stateDb = createTestDatabase()
-  dir = mkdtempSync(path.join(tmpdir(), "ingest-sigterm-"))
-  const keys = await makeTestKeys(dir)
-  port = await freePort()
-  env = {
-    DATABASE_URL: stateDb.url,
-    INGEST_DATA_DIR: path.join(dir, "data"),
-    INGEST_PORT: String(port),
-    INGEST_HOST: "127.0.0.1",
-    INGEST_AUTH_JWKS_URL: keys.jwksPath,
-    INGEST_AUTH_ISSUER: ISSUER,
-    // A long lease: the restarted process resumes the import because it was handed back, not
-    // because its lease ran out.
-    INGEST_JOB_LEASE_SECONDS: "600",
-    INGEST_SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
-    INGEST_LOG_FORMAT: "json",
-    INGEST_LOG_LEVEL: "Info"
-  }
-  token = await keys.sign({ tenants: [tenant], permissions: [MANAGE] }, { issuer: ISSUER, expiresIn: "1h" })
+  ;({ dir, port, env, token } = await prepareServiceProcess({
+    prefix: "ingest-sigterm-",
+    databaseUrl: stateDb.url,
+    tenant,
+    env: {
+      // A long lease: the restarted process resumes the import because it was handed back, not
+      // because its lease ran out.
+      INGEST_JOB_LEASE_SECONDS: "600",
+      INGEST_SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
+      INGEST_LOG_FORMAT: "json",
+      INGEST_LOG_LEVEL: "Info"
+    }
+  }))
   const lines = ["id,name,amount"]
   for (let i = 1; i <= rows; i++) lines.push(`${i},name ${i},${(i % 1000) + 0.25}`)
   writeFileSync(path.join(dir, "big.csv"), lines.join("\n") + "\n")

@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { eventually } from "./lake.ts"
+import { freePort, ISSUER, MANAGE, makeTestKeys } from "./server.ts"
 
 // The service as its own process (`packages/http/src/main.ts`), for tests that kill it.
 
@@ -19,4 +22,30 @@ export const startServiceProcess = async (env: Readonly<Record<string, string>>,
     90_000
   )
   return proc
+}
+
+/**
+ * What a service process needs to start: a temp dir (data dir under it), a free port, its own
+ * JWKS, and the environment naming them plus `databaseUrl` and `env`; with a manage token for `tenant`.
+ */
+export const prepareServiceProcess = async (options: {
+  readonly prefix: string
+  readonly databaseUrl: string
+  readonly tenant: string
+  readonly env: Readonly<Record<string, string>>
+}) => {
+  const dir = mkdtempSync(path.join(tmpdir(), options.prefix))
+  const keys = await makeTestKeys(dir)
+  const port = await freePort()
+  const env: Record<string, string> = {
+    DATABASE_URL: options.databaseUrl,
+    INGEST_DATA_DIR: path.join(dir, "data"),
+    INGEST_PORT: String(port),
+    INGEST_HOST: "127.0.0.1",
+    INGEST_AUTH_JWKS_URL: keys.jwksPath,
+    INGEST_AUTH_ISSUER: ISSUER,
+    ...options.env
+  }
+  const token = await keys.sign({ tenants: [options.tenant], permissions: [MANAGE] }, { issuer: ISSUER, expiresIn: "1h" })
+  return { dir, port, env, token }
 }
