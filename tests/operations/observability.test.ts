@@ -17,6 +17,35 @@ const sample = (text: string, series: string): number | undefined => {
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
 }
 
+/**
+ * The exposition's families in order: each `# HELP name text` and `# TYPE name type`, and the
+ * names of the samples that follow them (a histogram's `_bucket`, `_sum` and `_count`).
+ */
+const familiesOf = (text: string) => {
+  const families: Array<{ name: string; help?: string; type?: string; samples: Set<string> }> = []
+  const orphans: Array<string> = []
+  for (const line of text.split("\n")) {
+    if (line === "") continue
+    const comment = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line)
+    if (comment !== null) {
+      const [, kind, name, rest] = comment
+      let family = families.at(-1)
+      if (family?.name !== name) families.push(family = { name: name!, samples: new Set() })
+      if (kind === "HELP") family.help = rest
+      else family.type = rest
+      continue
+    }
+    const name = line.replace(/[{ ].*$/, "")
+    const family = families.at(-1)
+    const base = family?.type === "histogram" || family?.type === "summary"
+      ? name.replace(/_(bucket|sum|count)$/, "")
+      : name
+    if (family === undefined || family.name !== base) orphans.push(name)
+    else family.samples.add(name)
+  }
+  return { families, orphans }
+}
+
 describe("operations: request ids, metrics, readiness", () => {
   let stateDb: ReturnType<typeof createTestDatabase>
   let service: RunningService
@@ -97,6 +126,36 @@ describe("operations: request ids, metrics, readiness", () => {
     expect(sample(text, `ingest_jobs_running{kind="import"}`)).toBe(0)
     expect(sample(text, "ingest_jobs_oldest_queued_age_seconds")).toBe(0)
     expect(text).toMatch(/^# TYPE ingest_http_request_duration_seconds histogram$/m)
+    // Every family, the service's and the process's, says what it is: one HELP with a
+    // description and one TYPE, before its samples; no sample outside a declared family.
+    const { families, orphans } = familiesOf(text)
+    expect(orphans).toEqual([])
+    const names = families.map((f) => f.name)
+    expect(new Set(names).size).toBe(names.length)
+    for (const family of families) {
+      expect(family.help, `HELP of ${family.name}`).toMatch(/\S{3}/)
+      expect(family.type, `TYPE of ${family.name}`).toMatch(/^(counter|gauge|histogram|summary)$/)
+    }
+    const types = Object.fromEntries(families.map((f) => [f.name, f.type]))
+    expect(types).toMatchObject({
+      ingest_http_request_duration_seconds: "histogram",
+      ingest_imports_total: "counter",
+      ingest_import_rows_total: "counter",
+      ingest_import_bytes_total: "counter",
+      ingest_import_duration_seconds: "histogram",
+      ingest_syncs_total: "counter",
+      ingest_jobs_queued: "gauge",
+      ingest_jobs_running: "gauge",
+      ingest_jobs_oldest_queued_age_seconds: "gauge",
+      ingest_job_reclaims_total: "counter",
+      ingest_job_leases_lost_total: "counter",
+      ingest_catalog_commits_total: "counter",
+      ingest_catalog_commit_retries_total: "counter",
+      ingest_airbyte_calls_total: "counter",
+      ingest_worker_restarts_total: "counter",
+      process_resident_memory_bytes: "gauge",
+      process_cpu_seconds_total: "counter"
+    })
     expect(sample(text, "process_resident_memory_bytes")).toBeGreaterThan(0)
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m)
 
