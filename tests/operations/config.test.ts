@@ -6,6 +6,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { createConnection } from "node:net"
 import { checkConfigOf } from "@ingest/adapters/config"
+import { eventually } from "../support/lake.ts"
+import { createTestDatabase } from "../support/postgres.ts"
 import { freePort } from "../support/server.ts"
 
 // Fail fast: every problem of the configuration at once, each naming its variable and what it
@@ -103,6 +105,59 @@ describe("configuration check", () => {
     assert.isTrue(refused, "nothing listens on the port")
   })
 
+  it("`ingest serve` starts as `npm start` does: a bad configuration exits 78 before opening the port, listing every problem once", async () => {
+    const port = await freePort()
+    const child = spawn(process.execPath, ["packages/cli/src/main.ts", "serve"], {
+      env: { ...process.env, INGEST_PORT: String(port), INGEST_ENGINE: "airbyte", INGEST_SHUTDOWN_GRACE_SECONDS: "-1" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stderr = ""
+    let stdout = ""
+    child.stderr.on("data", (chunk) => (stderr += String(chunk)))
+    child.stdout.on("data", (chunk) => (stdout += String(chunk)))
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    assert.strictEqual(code, 78)
+    assert.strictEqual(stdout, "")
+    assert.strictEqual(stderr.split("The configuration is not valid (2 problems):").length, 2, `printed once:\n${stderr}`)
+    assert.include(stderr, "INGEST_SHUTDOWN_GRACE_SECONDS=-1 is out of range: needs 0-3600 seconds")
+    assert.include(stderr, "INGEST_ENGINE=airbyte needs AIRBYTE_API_URL, AIRBYTE_CLIENT_ID, AIRBYTE_CLIENT_SECRET and AIRBYTE_ICEBERG_WAREHOUSE")
+    assert.notInclude(stderr, "listening")
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: "127.0.0.1" })
+      socket.once("connect", () => (socket.destroy(), resolve(false)))
+      socket.once("error", () => resolve(true))
+    })
+    assert.isTrue(refused, "nothing listens on the port")
+  })
+
+  it("`ingest serve` stopped by SIGTERM drains and exits 0, as `npm start` does", async () => {
+    const db = createTestDatabase()
+    const dataDir = mkdtempSync(path.join(tmpdir(), "ingest-serve-"))
+    try {
+      const port = await freePort()
+      const child = spawn(process.execPath, ["packages/cli/src/main.ts", "serve"], {
+        env: { ...process.env, INGEST_PORT: String(port), INGEST_HOST: "127.0.0.1", INGEST_DATA_DIR: dataDir, DATABASE_URL: db.url, INGEST_LOG_LEVEL: "Info" },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      child.stderr.on("data", (chunk) => (output += String(chunk)))
+      child.stdout.on("data", (chunk) => (output += String(chunk)))
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+      await eventually(
+        () => fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0),
+        (status) => status === 200,
+        60_000
+      )
+      child.kill("SIGTERM")
+      assert.strictEqual(await exited, 0, output)
+      assert.include(output, "Shutting down: draining")
+      assert.include(output, "Stopped: database closed")
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+      db.drop()
+    }
+  })
+
   it("`ingest config check` runs the same checks without starting anything", () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "ingest-config-"))
     const run = (env: Record<string, string>) =>
@@ -111,7 +166,7 @@ describe("configuration check", () => {
         encoding: "utf8"
       })
     const bad = run({ INGEST_ENGINE: "airbyte", INGEST_RUN_WORKERS: "sometimes" })
-    expect(bad.status).not.toBe(0)
+    expect(bad.status).toBe(78)
     expect(bad.stdout).toBe("")
     expect(bad.stderr).toContain("The configuration is not valid (2 problems):")
     expect(bad.stderr).toContain("INGEST_RUN_WORKERS=sometimes is not valid: needs true or false")

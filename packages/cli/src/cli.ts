@@ -1,4 +1,4 @@
-import { Cause, Console, Effect, Option } from "effect"
+import { Cause, Console, Effect, Option, Runtime } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
 import { withConnection } from "./command.ts"
 import { configCommand } from "./commands/config.ts"
@@ -40,9 +40,11 @@ export const makeIngestCommand = (composition: Composition) => {
   )
 }
 
-/** Whether the framework already showed this failure (help, parse errors, user messages). */
+/** Whether the framework or the command already showed this failure (help, parse errors, user messages, the configuration's problems). */
 const alreadyShown = (error: unknown): boolean =>
-  CliError.isCliError(error) || (typeof error === "object" && error !== null && CliError.getUserMessage(error) !== undefined)
+  CliError.isCliError(error) ||
+  (typeof error === "object" && error !== null &&
+    (CliError.getUserMessage(error) !== undefined || !Runtime.getErrorReported(error)))
 
 const formatter = () => CliOutput.defaultFormatter({ colors: process.stderr.isTTY === true })
 

@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import { Data, Runtime } from "effect"
 import { CliError } from "effect/cli"
 import { HttpClientError } from "effect/http"
 
@@ -17,6 +17,8 @@ export const ExitCode = {
   notFound: 5,
   /** The work ran and did not succeed: an import or sync FAILED or CANCELLED, a source test ERROR. */
   failed: 6,
+  /** The configuration is not valid (`serve`, `config check`): every problem is listed (EX_CONFIG). */
+  config: 78,
   interrupted: 130
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
@@ -38,6 +40,9 @@ export const exitCodeOf = (error: unknown): ExitCode => {
   if (typeof error !== "object" || error === null) return ExitCode.error
   if (error instanceof WorkFailed) return ExitCode.failed
   if (error instanceof CommandFailed) return error.exitCode
+  // An error that names its process exit code (the configuration's problems: 78).
+  const own = (error as { readonly [Runtime.errorExitCode]?: unknown })[Runtime.errorExitCode]
+  if (own === ExitCode.config) return own
   if (CliError.isCliError(error) || CliError.getUserMessage(error) !== undefined) return ExitCode.usage
   const status = apiStatus(error)
   if (status === 401 || status === 403) return ExitCode.auth

@@ -1,6 +1,7 @@
 import { Effect, Exit, Layer, Logger } from "effect"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import { stoppedServer } from "@ingest/http/startup"
 import { runIngest } from "./cli.ts"
 import type { Composition } from "./composition.ts"
 
@@ -21,9 +22,10 @@ const program = runIngest(LazyLiveComposition, process.argv.slice(2)).pipe(
 NodeRuntime.runMain(program, {
   disableErrorReporting: true,
   teardown: (exit, onExit) => {
+    // `ingest serve` stopped by SIGTERM or SIGINT has drained: a clean exit, as for `npm start`.
     const code = Exit.isSuccess(exit)
       ? (typeof exit.value === "number" ? exit.value : 0)
-      : Exit.hasInterrupts(exit) ? 130 : 1
+      : stoppedServer(exit) ? 0 : Exit.hasInterrupts(exit) ? 130 : 1
     onExit(code)
     // A finished command ends the process even if a library left a timer or socket open.
     process.exit(code)

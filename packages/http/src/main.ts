@@ -1,10 +1,9 @@
-import { Console, Effect, Exit, Cause, Layer, Option, Runtime } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { createServer } from "node:http"
 import type { AppConfig } from "@ingest/adapters/config"
-import { checkConfig } from "@ingest/adapters/config"
 import { makeAppLayer, makeBackgroundLayer } from "@ingest/adapters/app/layers"
 import { mintDevToken, TokenVerifier } from "./auth.ts"
 import { ConsoleDevTokens } from "./console.ts"
@@ -15,13 +14,14 @@ import { readinessLayer } from "./operations/readiness.ts"
 import { RequestContext } from "./operations/request-context.ts"
 import { AppRoutes } from "./server.ts"
 import { recordServiceAddress } from "./service-address.ts"
+import { runServer, serverTeardown } from "./startup.ts"
 import { UploadSettings } from "./settings.ts"
 
-// The server process: configuration checked first, then the app, the HTTP server (and /metrics,
-// on its own port too when INGEST_METRICS_PORT is set), background work, logs and traces. On
-// SIGTERM or SIGINT it drains: readiness turns 503, no job is claimed, requests and jobs in
-// flight get INGEST_SHUTDOWN_GRACE_SECONDS to finish (a job still running then is handed back
-// to the queue), the database closes, and the process exits 0.
+// The server process (startup.ts: the configuration checked first, then this layer): the app,
+// the HTTP server (and /metrics, on its own port too when INGEST_METRICS_PORT is set),
+// background work, logs and traces. On SIGTERM or SIGINT it drains: readiness turns 503, no job
+// is claimed, requests and jobs in flight get INGEST_SHUTDOWN_GRACE_SECONDS to finish (a job
+// still running then is handed back to the queue), the database closes, and the process exits 0.
 
 /** In dev auth mode the console may mint tokens (for loopback requests only, see console.ts). */
 const devTokenMinter = (config: AppConfig) =>
@@ -106,22 +106,5 @@ export const makeServerLayer = (config: AppConfig) => {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  Effect.gen(function*() {
-    // Every setting is checked before anything starts: a bad configuration lists all its
-    // problems and exits 78 without opening the port.
-    const config = yield* checkConfig.pipe(
-      Effect.tapError((problems) => Console.error(problems.message)),
-      Effect.mapError((problems) => Object.assign(problems, { [Runtime.errorReported]: false }))
-    )
-    return yield* Effect.gen(function*() {
-      yield* Effect.logInfo(`Ingestion Service listening on http://${config.host}:${config.port}/api/v1 (data dir ${config.dataDir})`)
-      return yield* Layer.launch(makeServerLayer(config)).pipe(
-        Effect.onInterrupt(() => Effect.logInfo("Stopped: database closed"))
-      )
-    }).pipe(Effect.provide(loggingLayer({ format: config.logFormat, level: config.logLevel })))
-  }).pipe(NodeRuntime.runMain({
-    // Stopped by SIGTERM/SIGINT after draining: a clean exit, as an orchestrator expects.
-    teardown: (exit, onExit) =>
-      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
-  }))
+  NodeRuntime.runMain(runServer(makeServerLayer), { teardown: serverTeardown })
 }
