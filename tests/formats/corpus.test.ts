@@ -1,5 +1,5 @@
 import { type FileProfile, UnreadableFile, uniqueIdentifiers } from "@ingest/domain"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option, type Result, Stream } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -11,6 +11,10 @@ import { makeFormatReader } from "../../packages/adapters/src/formats/index.ts"
  * checked against truth.json — profile (row count, column count and sanitised names), then a
  * full read() with the inferred schema (row count again). `expect: "error"` files, and files
  * whose truth has no row count, must end as UnreadableFile with a message.
+ *
+ * `CORPUS_STRICT=1` also prints, per file, whether the reading agrees with truth.json itself (no
+ * documented policy applied: a refusal where truth expects an error, else the same row count, column
+ * count and names), and the number that agree. It reuses the readings the tests make.
  */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
@@ -128,9 +132,32 @@ const expectNames = (file: string, profile: FileProfile, columns: ReadonlyArray<
   })
 }
 
+type Reading = Result.Result<{ readonly profile: FileProfile; readonly rows: number }, UnreadableFile>
+
+/** Why a reading differs from truth.json taken strictly (undefined when it agrees). */
+const strictDifference = (file: string, truth: Truth, result: Reading): string | undefined => {
+  if (truth.expect === "error" || truth.rows === null) return result._tag === "Failure" ? undefined : "read, where truth expects an error"
+  if (result._tag === "Failure") return `refused (${result.failure.kind}: ${result.failure.reason})`
+  const { profile, rows } = result.success
+  if (profile.totalRows !== truth.rows || rows !== truth.rows) return `${rows} rows (profile ${profile.totalRows}), truth ${truth.rows}`
+  if (truth.columns === null) return undefined
+  if (profile.columns.length !== truth.columns.length) return `${profile.columns.length} columns, truth ${truth.columns.length}`
+  const labels = truthLabels(file, truth.columns)
+  const expected = uniqueIdentifiers(labels.map((l) => l ?? "?"))
+  const j = labels.findIndex((label, j) => label !== undefined && profile.columns[j]!.name !== expected[j])
+  return j < 0 ? undefined : `column ${j + 1} is ${profile.columns[j]!.name}, truth ${expected[j]}`
+}
+
 describe.skipIf(!available)("corpus conformance (shared/corpus/truth.json)", () => {
   const reader = makeFormatReader()
-  afterAll(() => reader.close())
+  const strict = new Map<string, string | undefined>()
+  afterAll(() => {
+    reader.close()
+    if (process.env["CORPUS_STRICT"] === undefined || strict.size === 0) return
+    const lines = [...strict].map(([file, why]) => `${why === undefined ? "agrees " : "differs"} ${file}${why === undefined ? "" : `: ${why}`}`)
+    const agree = [...strict.values()].filter((why) => why === undefined).length
+    console.log(`${lines.join("\n")}\nstrict agreement with truth.json: ${agree} of ${strict.size} files`)
+  })
 
   const run = (file: string) =>
     Effect.gen(function*() {
@@ -156,6 +183,7 @@ describe.skipIf(!available)("corpus conformance (shared/corpus/truth.json)", () 
     const mustFail = policy !== undefined ? "error" in policy : truth.expect === "error" || truth.rows === null
     it(`${file}${policy !== undefined ? " (documented policy)" : ""}`, async () => {
       const result = await run(file)
+      strict.set(file, strictDifference(file, truth, result))
       if (policy !== undefined && "either" in policy) {
         if (result._tag === "Failure") expect(result.failure.reason.length).toBeGreaterThan(0)
         else expect(result.success.rows).toBe(result.success.profile.totalRows)
