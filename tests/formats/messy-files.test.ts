@@ -61,6 +61,15 @@ describe("messy CSV files", () => {
     expect(rows.map((r) => r[0])).toEqual(["SO-10231", "SO-10232", "SO-10233", "SO-10234", "SO-10235"])
   })
 
+  it("a last row named like a total that fits as a row (same shape, types kept, not the sums above) is data", async () => {
+    const p = await profile("price-list.csv")
+    expect(columnsOf(p)).toEqual(["product:STRING", "pack_size_ml:INTEGER", "unit_price:DECIMAL", "in_stock:BOOLEAN"])
+    expect(p.totalRows).toBe(4)
+    expect(p.dialect).toMatchObject({ skipTrailingRows: 0, trailingLines: null })
+    expect(p.warnings).toEqual([])
+    expect((await readRows(reader, fixture("price-list.csv"), p)).at(-1)).toEqual(["Total Care Shampoo", 400, "5.29", true])
+  })
+
   it("a two-row header: a group row over a name row becomes \"Group Name\"", async () => {
     const p = await profile("two-row-header.csv")
     expect(columnsOf(p)).toEqual([
@@ -177,9 +186,32 @@ describe("messy spreadsheets", () => {
     expect(p.warnings).toEqual([
       "skipped 4 rows before the header (rows 1–4)",
       "skipped 2 empty columns before the table (columns A–B)",
-      "skipped 1 row after the data (row 9)"
+      "skipped 1 row after the data (row 9): a totals row"
     ])
     expect(await readRows(reader, file, p)).toEqual([["North", 120, 15230.5], ["South", 80, 9870.25], ["West", 45, 5120]])
+  })
+
+  it("a formula totals row whose label would turn a date column into STRING is skipped", async () => {
+    const week = (day: number) => new Date(Date.UTC(2024, 0, day))
+    const file = workbook("weekly-traffic.xlsx", [
+      ["Week starting", "Visitors", "Conversion rate"],
+      [week(1), 1200, 0.031],
+      [week(8), 1350, 0.028],
+      [week(15), 980, 0.035],
+      ["Total", 3530, 0.0313]
+    ], (sheet) => {
+      sheet["B5"] = { t: "n", v: 3530, f: "SUM(B2:B4)" }
+      sheet["C5"] = { t: "n", v: 0.0313, f: "AVERAGE(C2:C4)" }
+    })
+    const p = await Effect.runPromise(reader.profile(file, "xlsx", {}))
+    expect(columnsOf(p)).toEqual(["week_starting:DATE", "visitors:INTEGER", "conversion_rate:DOUBLE"])
+    expect(p.totalRows).toBe(3)
+    expect(p.dialect).toMatchObject({ skipTrailingRows: 1, trailingLines: { from: 5, to: 5 } })
+    expect(p.warnings).toEqual(["skipped 1 row after the data (row 5): a totals row"])
+    expect(await readRows(reader, file, p)).toHaveLength(3)
+    const kept = await Effect.runPromise(reader.profile(file, "xlsx", { dialect: { skipTrailingRows: 0 } }))
+    expect(kept.totalRows).toBe(4)
+    expect(kept.columns[0]!.type).toBe("STRING")
   })
 
   it("a sheet with a two-row header over merged cells", async () => {

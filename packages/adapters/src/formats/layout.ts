@@ -1,5 +1,5 @@
 import { ColumnInference } from "./values/inference.ts"
-import { isNullToken, NUM_NONE, parseBooleanText, scanNumber, scanTemporal, TEMPORAL_NONE } from "./values/text-grammar.ts"
+import { isNullToken, NUM_NONE, parseBooleanText, parseDoubleText, scanNumber, scanTemporal, TEMPORAL_NONE } from "./values/text-grammar.ts"
 
 /**
  * Where the table is among the rows of a file, for CSV files (on a sample of their head and tail)
@@ -13,7 +13,8 @@ import { isNullToken, NUM_NONE, parseBooleanText, scanNumber, scanTemporal, TEMP
  * - a further table: after a blank row, a row that is narrow text (a title) or all text where the
  *   data so far is typed starts another table; only the first is read;
  * - a trailer: at the end, a block of narrow rows of text (footnotes, "Source: …") after a blank
- *   row or each marked as a note (CSV), and a last "Total" row of numbers.
+ *   row or each marked as a note (CSV), and a last "Total" row of numbers that is a summary and
+ *   not a row (see `isSummary`).
  * Each finding is shown in the preview and can be overridden.
  */
 
@@ -230,10 +231,46 @@ export const findFurtherTable = (
   return undefined
 }
 
+const numberOf = (cell: unknown): number | undefined =>
+  typeof cell === "number" ? cell : typeof cell === "string" ? parseDoubleText(cell) : undefined
+
+/** Whether each number of `row` (one at least) is the sum of its column over `above`. */
+const sumsOf = (row: LayoutRow, above: ReadonlyArray<LayoutRow>, width: number): boolean => {
+  let sums = 0
+  for (let j = 0; j < width; j++) {
+    const value = numberOf(row.cells[j])
+    if (value === undefined) continue
+    let sum = 0
+    for (const r of above) sum += numberOf(r.cells[j]) ?? 0
+    if (Math.abs(sum - value) > 1e-9 * Math.max(1, Math.abs(value))) return false
+    sums++
+  }
+  return sums > 0
+}
+
+/**
+ * Whether `row`, labelled as a total, is a summary of the data rows `above` rather than a row of
+ * its own. It is when keeping it would break the table: its shape (another number of fields than
+ * the rows above, or a value missing where every row above has one), or its columns' types (a
+ * value that does not fit its column, such as "Total" under dates or counts under booleans); or
+ * when its numbers are the sums of their columns above. A total that fits as a row ("Grand Total"
+ * in a column of text, over numbers in number columns that are not those sums) is kept.
+ */
+const isSummary = (row: LayoutRow, above: ReadonlyArray<LayoutRow>, width: number): boolean => {
+  if (above.length === 0) return false
+  const fields = new Map<number, number>()
+  for (const r of above) fields.set(r.cells.length, (fields.get(r.cells.length) ?? 0) + 1)
+  if (!fields.has(row.cells.length)) return true
+  for (let j = 0; j < width; j++) {
+    if (kindOf(row.cells[j]) === EMPTY && above.every((r) => kindOf(r.cells[j]) !== EMPTY)) return true
+  }
+  return evidence(row, above, width).header > 0 || sumsOf(row, above, width)
+}
+
 /**
  * Rows at the end of `rows` that are not data: footnotes (narrow rows of text after a blank row,
- * or each marked as a note) and a last totals row. Counts rows as the reader does (dropped blank
- * lines are not rows); undefined when there are none.
+ * or each marked as a note) and a last totals row that is a summary (`isSummary`). Counts rows as
+ * the reader does (dropped blank lines are not rows); undefined when there are none.
  */
 export const findTrailer = (
   rows: ReadonlyArray<LayoutRow>,
@@ -270,7 +307,10 @@ export const findTrailer = (
   }
   let total = false
   const last = rows[i]
-  if (i > 0 && last !== undefined && TOTAL.test(firstText(last) ?? "") && countOf(last, TYPED) > 0 && countOf(last, TEXT) === 1) {
+  if (
+    i > 0 && last !== undefined && TOTAL.test(firstText(last) ?? "") && countOf(last, TYPED) > 0 && countOf(last, TEXT) === 1 &&
+    isSummary(last, rows.slice(0, i).filter((r) => !r.dropped && filled(r) > 0), width)
+  ) {
     counted += pending + 1
     firstLine = last.line
     total = true

@@ -199,7 +199,8 @@ export const readXlsx: RawReader = async (path, options) => {
   }
   const batchSize = Math.max(1, options.batchRows ?? PARSE_BATCH_ROWS)
   const again = options.again as SpreadsheetReadOptions | undefined
-  const window = again !== undefined ? windowOf(again, grid) : findWindow(rows, grid, options.dialect)
+  const found = again !== undefined ? { window: windowOf(again, grid), totalsRow: false } : findWindow(rows, grid, options.dialect)
+  const window = found.window
   const labels = joinHeaderRows(
     Array.from({ length: window.headerRows }, (_, k) => {
       const header = rows[window.headerRow + k] ?? []
@@ -211,7 +212,7 @@ export const readXlsx: RawReader = async (path, options) => {
     labels,
     readOptions: { ...readOptions, ...window },
     batches: sheetBatches(rows, window, batchSize),
-    report: again === undefined ? reportOf(sheetName ?? null, window, grid) : undefined
+    report: again === undefined ? reportOf(sheetName ?? null, window, grid, found.totalsRow) : undefined
   } satisfies RawTable
 }
 
@@ -238,9 +239,13 @@ const TRAILER_ROWS = 400
 /**
  * Where the table is on the sheet (layout.ts): blank columns on the left dropped, a title block
  * above the header, header rows, a totals row at the bottom; each as a user set it instead, when
- * they did.
+ * they did. `totalsRow`: the rows skipped at the bottom end with a totals row.
  */
-const findWindow = (rows: ReadonlyArray<ReadonlyArray<Cell> | undefined>, grid: UsedGrid, dialect: DialectOverride | undefined): Window => {
+const findWindow = (
+  rows: ReadonlyArray<ReadonlyArray<Cell> | undefined>,
+  grid: UsedGrid,
+  dialect: DialectOverride | undefined
+): { readonly window: Window; readonly totalsRow: boolean } => {
   const firstColumn = grid.firstColumn
   const columns = grid.width - firstColumn
   const rowOf = (r: number): LayoutRow => {
@@ -264,6 +269,7 @@ const findWindow = (rows: ReadonlyArray<ReadonlyArray<Cell> | undefined>, grid: 
   const headerRow = top + leading.skip
   const firstRow = headerRow + headerRows
   let lastRow = grid.lastRow
+  let totalsRow = false
   const trailing = dialect?.skipTrailingRows
   if (trailing !== undefined) lastRow = grid.lastRow - trailing
   else {
@@ -271,12 +277,15 @@ const findWindow = (rows: ReadonlyArray<ReadonlyArray<Cell> | undefined>, grid: 
     const tail: Array<LayoutRow> = []
     for (let r = from; r <= grid.lastRow; r++) tail.push(rowOf(r))
     const trailer = findTrailer(tail, columns, { notes: false })
-    if (trailer !== undefined) lastRow = grid.lastRow - trailer.rows
+    if (trailer !== undefined) {
+      lastRow = grid.lastRow - trailer.rows
+      totalsRow = trailer.total
+    }
   }
   if (lastRow < firstRow && (given !== undefined || dialect?.headerRows !== undefined || trailing !== undefined)) {
     throw new FileReadError("unsupported", "no data rows are left after the rows skipped and the header rows")
   }
-  return { headerRow, headerRows, firstRow, lastRow, firstColumn, columns }
+  return { window: { headerRow, headerRows, firstRow, lastRow, firstColumn, columns }, totalsRow }
 }
 
 const columnName = (index: number): string => {
@@ -289,7 +298,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 const span = (from: number, to: number) => (from === to ? `row ${from}` : `rows ${from}–${to}`)
 
 /** The preview's dialect and warnings of a sheet reading (rows and columns as the spreadsheet numbers them). */
-const reportOf = (sheet: string | null, window: Window, grid: UsedGrid): ReadingReport => {
+const reportOf = (sheet: string | null, window: Window, grid: UsedGrid, totalsRow: boolean): ReadingReport => {
   const warnings: Array<string> = []
   const before = window.headerRow
   const title = before > grid.headerRow
@@ -302,7 +311,9 @@ const reportOf = (sheet: string | null, window: Window, grid: UsedGrid): Reading
     warnings.push(`read ${window.headerRows} header rows (${span(window.headerRow + 1, window.headerRow + window.headerRows)}) as one, joining their labels as "Group Name"`)
   }
   const after = grid.lastRow - window.lastRow
-  if (after > 0) warnings.push(`skipped ${plural(after, "row")} after the data (${span(window.lastRow + 2, grid.lastRow + 1)})`)
+  if (after > 0) {
+    warnings.push(`skipped ${plural(after, "row")} after the data (${span(window.lastRow + 2, grid.lastRow + 1)})${totalsRow ? ": a totals row" : ""}`)
+  }
   return {
     dialect: {
       encoding: null,
