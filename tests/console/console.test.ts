@@ -105,14 +105,19 @@ Order ID,Customer Name,Amount,Internal Note
       { order_id: "3", customer: null, amount: "12.25" }
     ])
 
-    // A second file into the same table: the page shows the append, and the type clash it would cause.
+    // A second file into the same table, under a title block: the page shows what the service
+    // skipped, the append, and the type clash it would cause.
     await upload(page, "orders-april.csv", csv(`
+Orders export April 2026 (sales system)
+
 Order ID,Customer Name,Amount,Channel
 4,Dora,5.00,web
 `))
     await page.getByRole("button", { name: "Preview and import" }).last().click()
     const second = page.locator("form.wizard")
     await second.getByRole("heading", { name: "orders-april.csv" }).waitFor()
+    expect(await second.getByRole("note", { name: "Warnings about this file" }).textContent())
+      .toContain("skipped 2 lines before the header (lines 1–2)")
     await second.getByLabel("Namespace").fill("raw")
     await second.getByLabel("Table", { exact: true }).fill("orders_console")
     await second.getByLabel("Name in the table for customer_name").fill("customer")
