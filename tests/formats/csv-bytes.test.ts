@@ -4,9 +4,12 @@ import { makeRandom } from "../bench/support/csv-fixture.ts"
 import { CsvByteTokenizer, type CsvFields, MISSING_FIELD } from "../../packages/adapters/src/formats/csv/byte-tokenizer.ts"
 import { CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
 import type { ColumnarBatch, CsvDialect } from "../../packages/adapters/src/formats/types.ts"
+import { ColumnInference } from "../../packages/adapters/src/formats/values/inference.ts"
 
-// Imports read CSV records from bytes (csv/byte-tokenizer.ts), profiles from text (csv/text-tokenizer.ts): both
-// must see the same records and fields in every file, however the input is cut into chunks.
+// UTF-8 CSV is read from bytes (csv/byte-tokenizer.ts), other text from decoded text (csv/text-tokenizer.ts): both
+// must see the same records and fields in every file, however the input is cut into chunks; a first reading
+// counts the same lines, short and long records and header rows, and infers the same types from the bytes
+// (values/inference.ts observeFields) as from the text (observeText).
 
 const limits = { maxFieldChars: 1 << 20, maxRecordChars: 1 << 21 }
 
@@ -141,5 +144,69 @@ describe("CSV read from bytes", () => {
     const latin1 = new CsvByteTokenizer(dialect, 2, 8, limits, false)
     latin1.push(Buffer.from([0x61, 0x2c, 0xe9, 0x0a]))
     expect(() => latin1.next(true)).toThrow(/not valid utf-8/)
+  })
+
+  it("counts the same lines, short and long records and header rows on a first reading", () => {
+    for (const { name, dialect, eol } of dialects) {
+      for (let seed = 1; seed <= 25; seed++) {
+        const width = 2 + (seed % 4)
+        const headerRecords = seed % 3
+        const text = trickyCsv(seed, dialect, eol, width)
+        const textual = new CsvTokenizer(dialect, width, 5, limits, headerRecords, 1)
+        const out: Array<ColumnarBatch> = []
+        textual.feed(text, out)
+        textual.end(out)
+        const expected = {
+          headerRows: textual.headerRows,
+          line: textual.line,
+          rowsWithExtraFields: textual.rowsWithExtraFields,
+          firstExtraFieldsLine: textual.firstExtraFieldsLine,
+          rowsWithMissingFields: textual.rowsWithMissingFields
+        }
+        const bytes = Buffer.from(text, "utf8")
+        for (const chunk of [3, 64, 1 << 20]) {
+          const tokenizer = new CsvByteTokenizer(dialect, width, 5, limits, 1, 0, { headerRecords })
+          for (let at = 0; at < bytes.length; at += chunk) {
+            tokenizer.push(bytes.subarray(at, at + chunk))
+            while (tokenizer.next(false) !== undefined);
+          }
+          while (tokenizer.next(true) !== undefined);
+          expect(tokenizer.counted, `${name}, seed ${seed}, chunks of ${chunk}: ${JSON.stringify(text)}`).toEqual(expected)
+        }
+      }
+    }
+  })
+
+  it("infers the same column types from the bytes as from the text", () => {
+    const dialect = dialects[0]!.dialect
+    const spellings = [
+      "", "NULL", " null ", "NA", "N/A", "0", "-0", "7", "-42", "+3", "007", "123456789012345", "1234567890123456",
+      "-999999999999999", "9223372036854775807", "9223372036854775808", "0.5", "-0.05", "0.000", "3.14", "12345678901234.5",
+      "1234567890123.45678", "1.", ".5", "1e5", "-2.5E-3", "NaN", "Infinity", "-Infinity", "true", "false", "TRUE", " False",
+      "yes", "2024-01-02", "2024-02-30", "0000-01-01", "2024-1-2", "02/01/2024", "13.01.2024", "2024-01-02T03:04:05",
+      "2024-01-02 03:04:05.123456", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.1234567", "2024-01-02T24:00:00",
+      "2024-01-02T03:04:05+02:00", "2024-01-02 03:04 PM", "2024-01-02T03:04:05 UTC", "1700-01-01T00:00:00Z", "é", "漢字",
+      "x\"y", "a,b", "2024-01-02x", "-", "--1", "1-2"
+    ]
+    const r = random(7)
+    const pick = <T>(xs: ReadonlyArray<T>): T => xs[Math.floor(r() * xs.length)]!
+    const quoted = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll("\"", "\"\"")}"` : v)
+    for (let round = 0; round < 300; round++) {
+      // Each column draws from a few spellings, so that some columns keep one type and others mix.
+      const width = 4
+      const choices = Array.from({ length: width }, () => Array.from({ length: 1 + Math.floor(r() * 3) }, () => pick(spellings)))
+      const rows = Array.from({ length: 1 + Math.floor(r() * 12) }, () => choices.map((c) => pick(c)))
+      const text = rows.map((row) => row.map(quoted).join(",")).join("\n") + "\n"
+      const expected = choices.map(() => new ColumnInference(true))
+      for (const row of rows) row.forEach((v, j) => expected[j]!.observeText(v))
+      const actual = choices.map(() => new ColumnInference(true))
+      const tokenizer = new CsvByteTokenizer(dialect, width, 5, limits, 0, 0, { headerRecords: 0 })
+      tokenizer.push(Buffer.from(text, "utf8"))
+      for (let f = tokenizer.next(true); f !== undefined; f = tokenizer.next(true)) actual.forEach((c, j) => c.observeFields(f, j))
+      for (let j = 0; j < width; j++) {
+        expect(actual[j]!.state(), `column ${JSON.stringify(rows.map((row) => row[j]))}`).toEqual(expected[j]!.state())
+        expect(actual[j]!.result(rows.length), `column ${JSON.stringify(rows.map((row) => row[j]))}`).toEqual(expected[j]!.result(rows.length))
+      }
+    }
   })
 })

@@ -1,3 +1,4 @@
+import type { CsvFields } from "./csv/byte-tokenizer.ts"
 import type { Column, ColumnType, DialectOverride, FileDialect, FileFormat } from "@ingest/domain"
 import type { FormatReadOptions, ReadOptions } from "./read-options.ts"
 import type { TextEncoding } from "./text-encoding.ts"
@@ -144,6 +145,8 @@ export interface TableSource {
   /** Strings are text with null tokens, classified fully (CSV). */
   readonly textValues: boolean
   readonly batches: AsyncIterable<ColumnarBatch>
+  /** A CSV read as bytes: field positions, instead of the (then empty) `batches`. */
+  readonly fields?: AsyncIterable<CsvFields> | undefined
   /** A reading of a byte range: how it ended, once the batches are consumed. */
   readonly rangeEnd?: () => RangeEnd | undefined
   /** How the table was read, once the batches are consumed. */

@@ -1,9 +1,12 @@
 import { isUtf8 } from "node:buffer"
 import { createReadStream } from "node:fs"
+import { getHeapStatistics } from "node:v8"
+import { resourceLimits } from "node:worker_threads"
+import { fieldText } from "../values/byte-grammar.ts"
 import { FileReadError } from "../errors.ts"
 import { type CsvReadOptions, recordsBeforeData } from "../read-options.ts"
 import { InvalidText, readTextChunks, type TextEncoding } from "../text-encoding.ts"
-import type { CsvDialect, CsvLimits, CsvPart, ParserSettings } from "../types.ts"
+import type { ByteRange, CsvDialect, CsvLimits, CsvPart, ParserSettings } from "../types.ts"
 
 /**
  * Field positions of up to `capacity` CSV records, found in UTF-8 bytes without making a string
@@ -29,6 +32,38 @@ const BACKSLASH = 92
 
 /** UTF-8 takes at most 3 bytes for a UTF-16 code unit: byte limits that never refuse what the character limits allowed. */
 const bytesOfChars = (chars: number) => chars * 3
+
+/** UTF-16 code units of the UTF-8 bytes `buf[s..e)` (what a character limit counts). */
+const charsOf = (buf: Uint8Array, s: number, e: number): number => {
+  let chars = 0
+  for (let k = s; k < e; k++) {
+    const b = buf[k]!
+    if ((b & 0xc0) !== 0x80) chars += b >= 0xf0 ? 2 : 1
+  }
+  return chars
+}
+
+/** Bytes an unfinished record may take per byte of it: the buffer doubles, and room to spare. */
+const BYTES_PER_HELD_BYTE = 4
+let heapLimitBytes: number | undefined
+const heapLimit = () => (heapLimitBytes ??= getHeapStatistics().heap_size_limit)
+
+const mib = (n: number) => `${Math.round(n / (1 << 20))} MiB`
+
+/**
+ * What a first reading (a profile) also needs of the records, which an import does not: the
+ * header rows, physical lines, short and long records, and limits counted in characters exactly
+ * as the text tokenizer counts them (text-tokenizer.ts), with the same messages.
+ */
+export interface RecordCounts {
+  /** Header rows (the last of the records skipped), as text. */
+  readonly headerRows: Array<Array<string>>
+  /** 1-based physical line where the next record starts. */
+  line: number
+  rowsWithExtraFields: number
+  firstExtraFieldsLine: number
+  rowsWithMissingFields: number
+}
 
 /**
  * The byte twin of CsvTokenizer (text-tokenizer.ts), with the same rules for records, quotes and
@@ -63,6 +98,12 @@ export class CsvByteTokenizer {
 
   private readonly width: number
   private readonly capacity: number
+  /** A first reading: what it counts (undefined for an import). */
+  private readonly counts: RecordCounts | undefined
+  private readonly headerRecords: number
+  private readonly limits: CsvLimits
+  /** Where the record being read starts (for messages). */
+  private recordStart = 0
 
   constructor(
     dialect: CsvDialect,
@@ -72,7 +113,9 @@ export class CsvByteTokenizer {
     /** Records before the data: leading ones and header rows. */
     skipRecords: number | boolean,
     /** File offset of the first byte pushed. */
-    firstByte = 0
+    firstByte = 0,
+    /** A first reading: the last `headerRecords` of the records skipped are header rows; records are counted. */
+    counting?: { readonly headerRecords: number }
   ) {
     this.offset = firstByte
     this.width = width
@@ -82,18 +125,45 @@ export class CsvByteTokenizer {
     this.quote = dialect.quote === "" ? -1 : dialect.quote.charCodeAt(0)
     this.backslashEscapes = dialect.escape === "\\" && dialect.quote !== "\\"
     this.doubledQuotes = !this.backslashEscapes && dialect.escape === dialect.quote
-    this.maxFieldBytes = bytesOfChars(limits.maxFieldChars)
-    this.maxRecordBytes = bytesOfChars(limits.maxRecordChars)
-    this.skipPending = Number(skipRecords)
+    this.limits = limits
+    this.headerRecords = counting?.headerRecords ?? 0
+    this.counts = counting === undefined
+      ? undefined
+      : { headerRows: [], line: 1, rowsWithExtraFields: 0, firstExtraFieldsLine: 0, rowsWithMissingFields: 0 }
+    // Counting: a byte count within the limit is a character count within it; beyond, the characters are counted.
+    this.maxFieldBytes = counting === undefined ? bytesOfChars(limits.maxFieldChars) : limits.maxFieldChars
+    this.maxRecordBytes = counting === undefined ? bytesOfChars(limits.maxRecordChars) : limits.maxRecordChars
+    this.skipPending = Number(skipRecords) + this.headerRecords
     this.skipSpaces = dialect.skipInitialSpace === true
     this.starts = new Int32Array(width * capacity)
     this.ends = new Int32Array(width * capacity)
   }
 
+  /** What a first reading counted (undefined for an import). */
+  get counted(): RecordCounts | undefined {
+    return this.counts
+  }
+
+  /** Bytes pushed and not yet read as records (an unfinished record). */
+  get pendingBytes(): number {
+    return this.filled - this.pos
+  }
+
+  /** File offset where the next record starts. */
+  get nextRecordOffset(): number {
+    return this.offset + this.pos
+  }
+
   /** Adds input after what is left of the previous input (an unfinished record). */
   push(chunk: Uint8Array): void {
     const rest = this.filled - this.pos
-    if (rest > this.maxRecordBytes) this.tooLarge("a record", this.maxRecordBytes)
+    if (rest > this.maxRecordBytes) this.recordTooLarge()
+    // The unfinished record is held (and copied as the buffer grows) off the heap: it may take a
+    // fraction of the worker's memory cap at most, as with the text tokenizer.
+    if (this.counts !== undefined && rest * BYTES_PER_HELD_BYTE > heapLimit()) {
+      const allowed = resourceLimits.maxOldGenerationSizeMb ?? Math.round(heapLimit() / (1 << 20))
+      throw new FileReadError("too-large", `reading the file needs more than the ${allowed} MB of memory allowed`)
+    }
     if (rest + chunk.length > this.buffer.length) {
       let size = this.buffer.length * 2
       while (size < rest + chunk.length) size *= 2
@@ -125,15 +195,18 @@ export class CsvByteTokenizer {
     const ends = this.ends
     const maxField = this.maxFieldBytes
     const batchStart = this.pos
+    const counts = this.counts
     this.unescapedLength = 0
     let rows = 0
     let pos = this.pos
     records: while (pos < n && rows < capacity) {
       const recordStart = pos
+      this.recordStart = recordStart
       const unescapedAtStart = this.unescapedLength
       let col = 0
       let quotedAny = false
       let lastEmpty = false
+      let extra = false
       for (;;) {
         let start: number
         let end: number
@@ -169,11 +242,11 @@ export class CsvByteTokenizer {
           pos = k
         }
         const size = start >= 0 ? end - start : end - (-start - 2)
-        if (size > maxField) this.tooLarge("a field", maxField)
+        if (size > maxField) this.fieldTooLarge(start >= 0 ? buf : this.unescaped, start >= 0 ? start : -start - 2, size)
         if (col < width) {
           starts[col * capacity + rows] = start
           ends[col * capacity + rows] = end
-        }
+        } else if (size > 0) extra = true
         col++
         if (term === 0) {
           pos++
@@ -185,17 +258,29 @@ export class CsvByteTokenizer {
       }
       if (col === 1 && lastEmpty && !quotedAny && width > 1) continue
       if (this.skipPending > 0) {
-        this.skipPending--
+        if (this.skipPending-- <= this.headerRecords && counts !== undefined) counts.headerRows.push(this.textOfRecord(rows, Math.min(col, width)))
         continue
       }
-      for (let j = col; j < width; j++) starts[j * capacity + rows] = MISSING_FIELD
+      if (col < width) {
+        for (let j = col; j < width; j++) starts[j * capacity + rows] = MISSING_FIELD
+        if (counts !== undefined) counts.rowsWithMissingFields++
+      }
+      if (extra && counts !== undefined) {
+        if (counts.rowsWithExtraFields === 0) counts.firstExtraFieldsLine = this.lineAt(batchStart, recordStart)
+        counts.rowsWithExtraFields++
+      }
       rows++
+    }
+    if (counts !== undefined) {
+      counts.line = this.lineAt(batchStart, pos)
+      // A last record that the input's end closes (no newline) is a line too.
+      if (last && pos === n && pos > batchStart && buf[pos - 1] !== this.newline) counts.line++
     }
     this.pos = pos
     // Records end at a newline byte, which no multi-byte sequence contains: whole records are whole text.
     if (pos > batchStart && !isUtf8(buf.subarray(batchStart, pos))) throw new InvalidText("utf-8", this.offset + batchStart)
     if (rows === 0) {
-      if (last && pos < n) throw new FileReadError("corrupt", "the file ends inside a quoted field")
+      if (last && pos < n) this.unterminated()
       return undefined
     }
     return { length: rows, capacity, bytes: buf, unescaped: this.unescaped, starts, ends }
@@ -203,6 +288,47 @@ export class CsvByteTokenizer {
 
   private tooLarge(what: string, bytes: number): never {
     throw new FileReadError("too-large", `${what} is larger than ${Math.round(bytes / 3 / (1 << 20))} MiB`)
+  }
+
+  /** The line of byte `at` of the buffer, counting newlines from `from`, whose line is the last counted. */
+  private lineAt(from: number, at: number): number {
+    let line = this.counts!.line
+    const NL = this.newline
+    const buf = this.buffer
+    for (let k = buf.indexOf(NL, from); k !== -1 && k < at; k = buf.indexOf(NL, k + 1)) line++
+    return line
+  }
+
+  private fieldTooLarge(buf: Uint8Array, s: number, size: number): void {
+    if (this.counts === undefined) this.tooLarge("a field", this.maxFieldBytes)
+    const max = this.limits.maxFieldChars
+    if (charsOf(buf, s, s + size) > max) {
+      throw new FileReadError("too-large", `a field on line ${this.lineAt(this.pos, this.recordStart)} is larger than ${mib(max)}`)
+    }
+  }
+
+  private recordTooLarge(): void {
+    if (this.counts === undefined) this.tooLarge("a record", this.maxRecordBytes)
+    const max = this.limits.maxRecordChars
+    if (charsOf(this.buffer, this.pos, this.filled) > max) {
+      throw new FileReadError("too-large", `the record starting on line ${this.counts.line} is larger than ${mib(max)}`)
+    }
+  }
+
+  private unterminated(): never {
+    if (this.counts === undefined) throw new FileReadError("corrupt", "the file ends inside a quoted field")
+    throw new FileReadError("corrupt", `unterminated quoted field starting on line ${this.lineAt(this.pos, this.recordStart)}`)
+  }
+
+  /** The first `width` fields of the record just read into row `row`, as text. */
+  private textOfRecord(row: number, width: number): Array<string> {
+    const fields: Array<string> = []
+    for (let j = 0; j < width; j++) {
+      const start = this.starts[j * this.capacity + row]!
+      const end = this.ends[j * this.capacity + row]!
+      fields.push(start >= 0 ? fieldText(this.buffer, start, end) : fieldText(this.unescaped, -start - 2, end))
+    }
+    return fields
   }
 
   /** Appends `buf[from..to)` to the unescaped values. */
@@ -241,13 +367,13 @@ export class CsvByteTokenizer {
       }
       if (k >= n) {
         if (!last) return undefined
-        throw new FileReadError("corrupt", "the file ends inside a quoted field")
+        this.unterminated()
       }
       if (buf[k] !== Q) {
         // A backslash escape: the next byte as it is.
         if (k + 1 >= n) {
           if (!last) return undefined
-          throw new FileReadError("corrupt", "the file ends inside a quoted field")
+          this.unterminated()
         }
         if (copyFrom === -1) copyFrom = this.unescapedLength
         this.keep(buf, p, k)
@@ -337,7 +463,7 @@ export async function* readCsvFields(
 }
 
 /** A UTF-8 file's bytes as they are, without the BOM at its start. */
-async function* utf8Chunks(path: string, part: CsvPart | undefined): AsyncGenerator<Uint8Array> {
+export async function* utf8Chunks(path: string, part: ByteRange | undefined): AsyncGenerator<Uint8Array> {
   const start = part?.start ?? 0
   const stream = createReadStream(path, { highWaterMark: 1 << 20, start, ...(part !== undefined ? { end: part.end - 1 } : {}) })
   let first = start === 0

@@ -6,6 +6,7 @@ import { type CsvReadOptions, headerRowsOf } from "../read-options.ts"
 import { byteLengthOf, decodeHead, detectEncoding, readHead, readTextChunks, type TextEncoding } from "../text-encoding.ts"
 import type { ColumnarBatch, CsvDialect, OpenRequest, RangeEnd, ReadingReport, TableSource } from "../types.ts"
 import { type DialectChoice, sniffCsv, splitRecords } from "./dialect.ts"
+import { CsvByteTokenizer, type CsvFields, utf8Chunks } from "./byte-tokenizer.ts"
 import { splitPlanner } from "./parts.ts"
 import { CsvTokenizer } from "./text-tokenizer.ts"
 
@@ -13,10 +14,13 @@ import { CsvTokenizer } from "./text-tokenizer.ts"
  * CSV/TSV reader for profiling (and for re-reading as text, which imports do not need: they read
  * field positions in the bytes with byte-tokenizer.ts). A first reading detects the encoding
  * (text-encoding.ts) and the dialect and header (dialect.ts) on the head of the file, then
- * tokenizes the whole file (text-tokenizer.ts) into column-major batches of strings, noting split
- * points for parallel reads (parts.ts) and counting short and long records. Where the table is
- * (layout.ts): a preamble and header rows on the head, a trailer (footnotes, a totals row) on the
- * last 64 KiB, a further table on the head; what is left out is said in the report.
+ * reads the whole file, noting split points for parallel reads (parts.ts) and counting short and
+ * long records: a UTF-8 file whose data runs to its end is read as field positions in its bytes
+ * (byte-tokenizer.ts, and inference reads the bytes: values/inference.ts observeFields); any
+ * other (another encoding, a trailer or a further table to leave out) is tokenized as text
+ * (text-tokenizer.ts) into column-major batches of strings. Where the table is (layout.ts): a
+ * preamble and header rows on the head, a trailer (footnotes, a totals row) on the last 64 KiB,
+ * a further table on the head; what is left out is said in the report.
  *
  * Parser choice, by measurement (tests/bench/csv-parsers.bench.ts on a generated 101 MB,
  * 10-column file, this machine): profiling tokenizes decoded text with the hand-written tokenizer
@@ -215,6 +219,60 @@ export const openCsv = async (path: string, request: OpenRequest): Promise<Table
   const holdBack = toEnd ? layout?.holdBack ?? 0 : 0
   const limit = fromStart ? layout?.limit ?? again?.dataRows : undefined
   const splits = firstReadingSize === undefined ? undefined : splitPlanner(firstReadingSize, csv.encoding, range?.start ?? 0)
+  const finish = (counts: { given: number; seen: number; lines: number }) => {
+    if (splits !== undefined && splits.points.length > 0) readOptions.splits = splits.points
+    if (limit !== undefined || holdBack > 0) readOptions.dataRows = counts.given
+    if (layout !== undefined && fromStart && toEnd) report = reportOf(readOptions, layout, counts)
+  }
+  // A first reading of UTF-8 data that runs to the end of the file: field positions in the bytes.
+  if (again === undefined && csv.encoding === "utf-8" && holdBack === 0 && limit === undefined) {
+    const start = range?.start ?? 0
+    const fields = async function*(): AsyncGenerator<CsvFields> {
+      // utf8Chunks leaves out a byte order mark: the tokenizer's offsets start after it.
+      const bom = start === 0 ? (await readHead(path, 3)).head : undefined
+      const firstByte = bom !== undefined && bom.length === 3 && bom[0] === 0xef && bom[1] === 0xbb && bom[2] === 0xbf ? 3 : start
+      const tokenizer = new CsvByteTokenizer(csv, csv.columns, request.batchRows, request.limits, fromStart ? csv.skipRecords ?? 0 : 0, firstByte, {
+        headerRecords: fromStart ? headerRows : 0
+      })
+      const counts = tokenizer.counted!
+      const takeHeader = () => {
+        if (headerRows > 0 && labels.length === 0 && counts.headerRows.length === headerRows) {
+          labels.push(...joinHeaderRows(counts.headerRows, csv.columns))
+        }
+      }
+      let rows = 0
+      for await (const chunk of utf8Chunks(path, range)) {
+        tokenizer.push(chunk)
+        for (let batch = tokenizer.next(false); batch !== undefined; batch = tokenizer.next(false)) {
+          takeHeader()
+          rows += batch.length
+          yield batch
+          splits?.offer(tokenizer.nextRecordOffset, rows, counts.line)
+        }
+      }
+      if (range !== undefined) rangeEnd = { endsAtRecord: tokenizer.pendingBytes === 0, nextLine: counts.line }
+      for (let batch = tokenizer.next(true); batch !== undefined; batch = tokenizer.next(true)) {
+        takeHeader()
+        rows += batch.length
+        yield batch
+      }
+      takeHeader()
+      if (labels.length === 0) for (let j = 0; j < csv.columns; j++) labels.push("")
+      readOptions.rowsWithExtraFields = counts.rowsWithExtraFields
+      if (counts.rowsWithExtraFields > 0) readOptions.firstLineWithExtraFields = counts.firstExtraFieldsLine
+      readOptions.rowsWithMissingFields = counts.rowsWithMissingFields
+      finish({ given: rows, seen: rows, lines: counts.line - 1 })
+    }
+    return {
+      labels,
+      readOptions,
+      textValues: true,
+      batches: (async function*() {})(),
+      fields: fields(),
+      rangeEnd: () => rangeEnd,
+      report: () => report
+    }
+  }
   const batches = async function*(): AsyncGenerator<ColumnarBatch> {
     const tokenizer = new CsvTokenizer(csv, csv.columns, request.batchRows, request.limits, fromStart ? headerRows : 0, fromStart ? csv.skipRecords ?? 0 : 0)
     const out: Array<ColumnarBatch> = []
@@ -287,11 +345,7 @@ export const openCsv = async (path: string, request: OpenRequest): Promise<Table
     readOptions.rowsWithExtraFields = tokenizer.rowsWithExtraFields
     if (tokenizer.rowsWithExtraFields > 0) readOptions.firstLineWithExtraFields = tokenizer.firstExtraFieldsLine
     readOptions.rowsWithMissingFields = tokenizer.rowsWithMissingFields - shortLeftOut
-    if (splits !== undefined && splits.points.length > 0) readOptions.splits = splits.points
-    if (limit !== undefined || holdBack > 0) readOptions.dataRows = given
-    if (layout !== undefined && fromStart && toEnd) {
-      report = reportOf(readOptions, layout, { given, seen, lines: tokenizer.line - 1 })
-    }
+    finish({ given, seen, lines: tokenizer.line - 1 })
   }
   return {
     labels,

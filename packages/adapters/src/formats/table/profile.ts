@@ -7,6 +7,8 @@ import type { DeclaredType, RangeEnd, ReadingReport, TableSource } from "../type
 import { makeCoercer, previewValue } from "../values/coercion.ts"
 import { ColumnInference, type InferenceState } from "../values/inference.ts"
 import { detachString } from "../values/raw-cells.ts"
+import { type CsvFields, MISSING_FIELD } from "../csv/byte-tokenizer.ts"
+import { fieldText } from "../values/byte-grammar.ts"
 
 /**
  * Profiling: one pass over a table (TableSource) infers every column's type over all its values
@@ -34,11 +36,35 @@ export interface ProfileScan {
   readonly report?: ReadingReport | undefined
 }
 
+/** The text of row `r` of column `j` of CSV fields (null when the record was short), cut for a preview. */
+const previewText = (fields: CsvFields, j: number, r: number): string | null => {
+  const at = j * fields.capacity + r
+  const start = fields.starts[at]!
+  if (start === MISSING_FIELD) return null
+  const buf = start >= 0 ? fields.bytes : fields.unescaped
+  const s = start >= 0 ? start : -start - 2
+  // A character takes at most 4 bytes: the cut text is at least MAX_PREVIEW_RAW_TEXT characters.
+  const e = Math.min(fields.ends[at]!, s + 4 * MAX_PREVIEW_RAW_TEXT)
+  const text = fieldText(buf, s, e)
+  return detachString(text.length > MAX_PREVIEW_RAW_TEXT ? text.slice(0, MAX_PREVIEW_RAW_TEXT) : text)
+}
+
 /** One pass over the whole source: types, nullability, samples, first rows, row count. */
 export const scanSource = async (source: TableSource): Promise<ProfileScan> => {
   const inference: Array<ColumnInference> = []
   const preview: Array<Array<unknown>> = []
   let rows = 0
+  for await (const fields of source.fields ?? []) {
+    const labels = source.labels
+    while (inference.length < labels.length) inference.push(new ColumnInference(true, rows))
+    for (let j = 0; j < inference.length; j++) inference[j]!.observeFields(fields, j)
+    for (let r = 0; r < fields.length && preview.length < PREVIEW_ROWS; r++) {
+      const row: Array<string | null> = []
+      for (let j = 0; j < inference.length; j++) row.push(previewText(fields, j, r))
+      preview.push(row)
+    }
+    rows += fields.length
+  }
   for await (const batch of source.batches) {
     const labels = source.labels
     while (inference.length < labels.length) {

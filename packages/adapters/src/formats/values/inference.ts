@@ -1,10 +1,14 @@
 import type { ColumnType } from "@ingest/domain"
+import { type CsvFields, MISSING_FIELD } from "../csv/byte-tokenizer.ts"
+import { fieldText, isNullField, plainBooleanOfField, plainDateOfField, plainTimestampOfField } from "./byte-grammar.ts"
 import { detachString, JsonNumber, JsonText, rawText } from "./raw-cells.ts"
 import type { ColumnHint } from "../read-options.ts"
 import type { DeclaredType } from "../types.ts"
 import {
+  DOUBLE_SAFE_DIGITS,
   fitsDouble,
   isNullToken,
+  NUM_DECIMAL,
   NUM_FLOAT,
   NUM_INTEGER,
   NUM_NONE,
@@ -22,6 +26,7 @@ import {
   TEMPORAL_DATE,
   TEMPORAL_NAIVE,
   TEMPORAL_NONE,
+  TEMPORAL_ZONED,
   tOrders,
   tSeparator
 } from "./text-grammar.ts"
@@ -99,6 +104,8 @@ export class ColumnInference {
   private hasNaive = false
   private hasZoned = false
   readonly samples: Array<string> = []
+  /** The bytes of samples taken from CSV fields: a field equal to one is no new sample, with no text made. */
+  private readonly sampleBytes: Array<Uint8Array> = []
   private readonly textValues: boolean
   private readonly declared: DeclaredType | undefined
 
@@ -208,6 +215,130 @@ export class ColumnInference {
     this.nonNull++
     if (this.samples.length < MAX_SAMPLES) this.sample(s)
     if (this.category === CAT_STRING || this.declared !== undefined) return
+    this.classifyText(s)
+  }
+
+  /**
+   * Observes column `column` of CSV records read as bytes (csv/byte-tokenizer.ts): the same
+   * result as observeText on each field's text, with no text made for the commonest spellings
+   * (plain integers and decimals of up to 15 digits, ISO dates and timestamps, true/false).
+   */
+  observeFields(fields: CsvFields, column: number): void {
+    const { length, capacity, bytes, unescaped, starts, ends } = fields
+    const base = column * capacity
+    for (let r = 0; r < length; r++) {
+      const start = starts[base + r]!
+      if (start === MISSING_FIELD) {
+        this.nulls++
+        continue
+      }
+      if (start >= 0) this.observeField(bytes, start, ends[base + r]!)
+      else this.observeField(unescaped, -start - 2, ends[base + r]!)
+    }
+  }
+
+  private observeField(buf: Uint8Array, s: number, e: number): void {
+    if (isNullField(buf, s, e)) {
+      this.nulls++
+      return
+    }
+    this.nonNull++
+    if (this.samples.length < MAX_SAMPLES) this.sampleField(buf, s, e)
+    if (this.category === CAT_STRING || this.declared !== undefined) return
+    if (!this.classifiedField(buf, s, e)) this.classifyText(fieldText(buf, s, e))
+  }
+
+  private sampleField(buf: Uint8Array, s: number, e: number): void {
+    const length = e - s
+    if (length <= MAX_SAMPLE_LENGTH) {
+      same: for (const known of this.sampleBytes) {
+        if (known.length !== length) continue
+        for (let k = 0; k < length; k++) if (known[k] !== buf[s + k]) continue same
+        return
+      }
+    }
+    const before = this.samples.length
+    this.sample(fieldText(buf, s, e))
+    if (this.samples.length > before && length <= MAX_SAMPLE_LENGTH) this.sampleBytes.push(buf.slice(s, e))
+  }
+
+  /**
+   * The fast paths of observeField: whether the field was one of the spellings read here (then
+   * observed exactly as classifyText would), or needs the general grammar on its text.
+   */
+  private classifiedField(buf: Uint8Array, s: number, e: number): boolean {
+    const length = e - s
+    const c0 = buf[s]!
+    if ((c0 >= 48 && c0 <= 57) || c0 === 45) {
+      // [-](0|[1-9][0-9]*)[.[0-9]+], at most 15 digits: an integer or a decimal that a double holds.
+      let k = c0 === 45 ? s + 1 : s
+      const intStart = k
+      while (k < e && buf[k]! >= 48 && buf[k]! <= 57) k++
+      const intLen = k - intStart
+      if (intLen > 0 && !(intLen > 1 && buf[intStart] === 48)) {
+        const zeroInt = intLen === 1 && buf[intStart] === 48
+        if (k === e) {
+          if (intLen > 15) return false
+          if (this.merge(CAT_NUM)) this.numberOf(NUM_INTEGER, zeroInt ? 0 : intLen, 0, zeroInt ? 0 : intLen)
+          return true
+        }
+        if (buf[k] === 46) {
+          const fracStart = ++k
+          while (k < e && buf[k]! >= 48 && buf[k]! <= 57) k++
+          const scale = k - fracStart
+          if (k === e && scale > 0 && intLen + scale <= 15) {
+            let significant = intLen + scale
+            if (zeroInt) {
+              let z = fracStart
+              while (z < e && buf[z] === 48) z++
+              significant = e - z
+            }
+            if (this.merge(CAT_NUM)) this.numberOf(NUM_DECIMAL, zeroInt ? 0 : intLen, scale, significant)
+            return true
+          }
+          return false
+        }
+      }
+      // yyyy-mm-dd, and yyyy-mm-dd[T ]hh:mm:ss[.ffffff][Z]
+      if (c0 === 45 || length < 10 || buf[s + 4] !== 45) return false
+      if (length === 10) {
+        if (plainDateOfField(buf, s, e, ORDER_YMD) === undefined) return false
+        this.temporalOf(TEMPORAL_DATE, ORDER_YMD, 45)
+        return true
+      }
+      const zoned = buf[e - 1] === 90
+      if (plainTimestampOfField(buf, s, e, ORDER_YMD, zoned) === undefined) return false
+      this.temporalOf(zoned ? TEMPORAL_ZONED : TEMPORAL_NAIVE, ORDER_YMD, 45)
+      return true
+    }
+    if (plainBooleanOfField(buf, s, e) !== undefined) {
+      this.merge(CAT_BOOL)
+      return true
+    }
+    return false
+  }
+
+  /** classifyText's result for a number scanned as `kind` (scanNumber's figures given). */
+  private numberOf(kind: number, intDigits: number, scale: number, significant: number): void {
+    if (kind !== NUM_INTEGER) this.allInt = false
+    if (this.doubleOk && significant > DOUBLE_SAFE_DIGITS) this.doubleOk = false
+    if (intDigits > this.maxIntDigits) this.maxIntDigits = intDigits
+    if (scale > this.maxScale) this.maxScale = scale
+  }
+
+  /** classifyText's result for temporal text scanned as `kind`. */
+  private temporalOf(kind: number, orders: number, separator: number): void {
+    if (!this.merge(CAT_TEMPORAL)) return
+    this.orders &= orders
+    this.separators |= 1 << (separator & 7)
+    if (kind === TEMPORAL_DATE) this.hasDate = true
+    else if (kind === TEMPORAL_NAIVE) this.hasNaive = true
+    else this.hasZoned = true
+    if (this.orders === 0) this.category = CAT_STRING
+  }
+
+  /** The type category and figures of non-null text (observeText after its null check and sample). */
+  private classifyText(s: string): void {
     const c = s.charCodeAt(0)
     if (c === 116 || c === 102 || c === 84 || c === 70 || c === 32) {
       if (parseBooleanText(s) !== undefined) {
