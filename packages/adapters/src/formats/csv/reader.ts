@@ -23,11 +23,11 @@ import { CsvTokenizer } from "./text-tokenizer.ts"
  * a further table on the head; what is left out is said in the report.
  *
  * Parser choice, by measurement (tests/bench/csv-parsers.bench.ts on a generated 101 MB,
- * 10-column file, this machine): profiling tokenizes decoded text with the hand-written tokenizer
- * of text-tokenizer.ts (0.88 s, writing column-major batches of strings, which inference needs),
- * ahead of papaparse (1.44 s) and csv-parse (about 3.8 times slower than papaparse); imports read
- * field positions in the UTF-8 bytes with byte-tokenizer.ts (0.23 s), and the packers parse
- * values from the bytes without a string per field.
+ * 10-column file, this machine): field positions in the UTF-8 bytes with byte-tokenizer.ts
+ * (0.23 s), then inference and the packers read values from the bytes without a string per
+ * field; text is tokenized by the hand-written tokenizer of text-tokenizer.ts (0.88 s, writing
+ * column-major batches of strings), ahead of papaparse (1.44 s) and csv-parse (about 3.8 times
+ * slower than papaparse).
  */
 
 const SNIFF_CHARS = 512 * 1024
