@@ -53,6 +53,8 @@ export interface CatalogProxyOptions {
   readonly rewrite?: (call: IncomingCall, status: number, body: string) => string
   /** Answers a call itself (e.g. a token endpoint); undefined lets it through. */
   readonly handle?: (call: IncomingCall) => { readonly status: number; readonly body: unknown } | undefined
+  /** The loopback port to listen on (a proxy started again where a stopped one was); a free one by default. */
+  readonly port?: number
 }
 
 const readBody = (req: IncomingMessage) =>
@@ -144,7 +146,7 @@ export const startCatalogProxy = async (options: CatalogProxyOptions): Promise<C
     sockets.add(socket)
     socket.on("close", () => sockets.delete(socket))
   })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve))
   const port = (server.address() as AddressInfo).port
   return {
     url: `http://127.0.0.1:${port}`,

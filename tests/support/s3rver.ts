@@ -24,26 +24,42 @@ const S3rver = createRequire(import.meta.url)("s3rver") as S3rverConstructor
 
 /**
  * Starts an s3rver on a free loopback port with its own temp directory and one bucket.
- * `stop()` closes the client and server and removes the directory.
+ * `stop()` closes the client and server and removes the directory; `pause()` closes the server
+ * only (connections are refused) and `resume()` starts it again on the same port and objects.
  */
 export async function startS3rver(bucket = "test-bucket"): Promise<{
   endpoint: string
   bucket: string
   client: S3Client
   stop: () => Promise<void>
+  pause: () => Promise<void>
+  resume: () => Promise<void>
 }> {
   const directory = await mkdtemp(path.join(tmpdir(), "s3rver-"))
-  const server = new S3rver({ address: "127.0.0.1", port: 0, directory, silent: true, resetOnClose: false })
+  let server = new S3rver({ address: "127.0.0.1", port: 0, directory, silent: true, resetOnClose: false })
+  let running = false
   let client: S3Client | undefined
-  const stop = async () => {
-    client?.destroy()
+  const pause = async () => {
+    if (!running) return
+    running = false
     // the SDK keeps sockets alive; close them so the server can shut down at once
     server.httpServer?.closeAllConnections()
     await server.close().catch(() => undefined)
+  }
+  const stop = async () => {
+    client?.destroy()
+    await pause()
     await rm(directory, { recursive: true, force: true })
   }
   try {
     const { port } = await server.run()
+    running = true
+    const resume = async () => {
+      if (running) return
+      server = new S3rver({ address: "127.0.0.1", port, directory, silent: true, resetOnClose: false })
+      await server.run()
+      running = true
+    }
     const endpoint = `http://127.0.0.1:${port}`
     client = new S3Client({
       endpoint,
@@ -55,7 +71,7 @@ export async function startS3rver(bucket = "test-bucket"): Promise<{
       responseChecksumValidation: "WHEN_REQUIRED"
     })
     await client.send(new CreateBucketCommand({ Bucket: bucket }))
-    return { endpoint, bucket, client, stop }
+    return { endpoint, bucket, client, stop, pause, resume }
   } catch (error) {
     await stop()
     throw error

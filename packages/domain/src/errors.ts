@@ -58,9 +58,18 @@ export class UnreadableFile extends Schema.TaggedError<UnreadableFile>()("Unread
   }
 }
 
-/** Storage, catalog or database failure that the caller cannot fix. */
+/** A dependency whose outage fails a request or a job (the database's outages surface as defects). */
+export const UnreachableDependency = Schema.Literals(["object storage", "catalog"])
+export type UnreachableDependency = typeof UnreachableDependency.Type
+
+/**
+ * Storage, catalog or database failure that the caller cannot fix. `unreachable` names the
+ * dependency when it did not answer (refused or lost connection, timeout, 502/503/504): the same
+ * request may work once it is back. `reason` is for logs: it may name hosts, keys and SDK errors.
+ */
 export class InfrastructureError extends Schema.TaggedError<InfrastructureError>()("InfrastructureError", {
-  reason: Schema.String
+  reason: Schema.String,
+  unreachable: Schema.optional(UnreachableDependency)
 }) {
   override get message() {
     return this.reason

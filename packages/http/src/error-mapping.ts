@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { HttpServerRequest } from "effect/http"
+import type { Dependency } from "@ingest/adapters/outages"
 import type {
   Conflict,
   EngineUnavailable,
@@ -16,6 +17,7 @@ import {
   ApiInternal,
   ApiNotFound,
   ApiPayloadTooLarge,
+  ApiServiceUnavailable,
   ApiUnprocessable
 } from "./api/errors.ts"
 
@@ -30,6 +32,26 @@ export const requestPath = HttpServerRequest.HttpServerRequest.useSync((request)
 /** Fails with the API error `create` makes for the request being served. */
 export const refuse = <E>(create: (message: string, path: string) => E, message: string) =>
   Effect.flatMap(requestPath, (path) => Effect.fail(create(message, path)))
+
+/**
+ * The answer to a request that a dependency's outage failed: the standard body naming what is
+ * unreachable, never internals (hosts, keys, SDK errors). 503 for object storage and the catalog,
+ * with Retry-After; 500 for the database, as the reference says for "database connection failure".
+ */
+export const outageAnswer = (dependency: Dependency): { readonly status: 500 | 503; readonly message: string } => ({
+  status: dependency === "database" ? 500 : 503,
+  message: `${dependencyName[dependency]} is unreachable, so the request could not be completed. Try again shortly.`
+})
+
+/** How answers and logs name a dependency. */
+export const dependencyName: Record<Dependency, string> = {
+  database: "The database",
+  "object storage": "Object storage",
+  catalog: "The Iceberg catalog"
+}
+
+/** Seconds a client is asked to wait (Retry-After) before trying a request that answered 503 again. */
+export const retryAfterSeconds = 5
 
 export type DomainError = NotFound | Invalid | Conflict | EngineUnavailable | EngineUnsupported | UnreadableFile | InfrastructureError
 
@@ -53,10 +75,21 @@ export const toApiError = (error: DomainError, path: string) => {
         ? ApiUnprocessable.create(error.message, path)
         : ApiBadRequest.create(error.message, path)
     case "InfrastructureError":
-      return ApiInternal.create(error.message, path)
+      return error.unreachable === undefined
+        ? ApiInternal.create(error.message, path)
+        : ApiServiceUnavailable.create(outageAnswer(error.unreachable).message, path)
   }
 }
 
-/** Runs a use case and reports its domain failures as API errors for the request being served. */
+/**
+ * Runs a use case and reports its domain failures as API errors for the request being served; an
+ * outage's details, which the answer leaves out, go to the log.
+ */
 export const handled = <A, R>(effect: Effect.Effect<A, DomainError, R>) =>
-  Effect.catch(effect, (error) => Effect.flatMap(requestPath, (path) => Effect.fail(toApiError(error, path))))
+  Effect.catch(effect, (error) =>
+    Effect.gen(function*() {
+      if (error._tag === "InfrastructureError" && error.unreachable !== undefined) {
+        yield* Effect.logWarning(`${dependencyName[error.unreachable]} is unreachable: ${error.reason}`)
+      }
+      return yield* Effect.fail(toApiError(error, yield* requestPath))
+    }))

@@ -65,6 +65,31 @@ const describeError = (cause: unknown) => {
   return name !== undefined && name !== "Error" && !message.includes(name) ? `${name}: ${message}` : message
 }
 
+/** Socket errors of an endpoint that does not answer (after the SDK's own retries). */
+const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"])
+
+/**
+ * Whether the store did not answer: a refused, lost or timed-out connection (on the error, its
+ * cause, or any of an AggregateError's attempts), or a 502/503/504 from the endpoint or a proxy.
+ */
+export const isUnreachable = (cause: unknown, depth = 0): boolean => {
+  if (typeof cause !== "object" || cause === null || depth > 4) return false
+  const status = httpStatus(cause)
+  if (status === 502 || status === 503 || status === 504) return true
+  if ("code" in cause && typeof cause.code === "string" && unreachableCodes.has(cause.code)) return true
+  const name = s3ErrorName(cause)
+  if (name === "TimeoutError" || name === "RequestTimeout") return true
+  if ("errors" in cause && Array.isArray(cause.errors) && cause.errors.some((e) => isUnreachable(e, depth + 1))) return true
+  return "cause" in cause && isUnreachable(cause.cause, depth + 1)
+}
+
+/** The error of a failed call: `what` and the SDK's words for logs, marked when the store did not answer. */
+const failure = (what: string, cause: unknown) =>
+  new InfrastructureError({
+    reason: `${what}: ${describeError(cause)}`,
+    ...(isUnreachable(cause) ? { unreachable: "object storage" as const } : {})
+  })
+
 export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore => {
   const { bucket, client } = options
   if (!isValidBucketName(bucket)) throw new Error(`invalid S3 bucket name ${JSON.stringify(bucket)}`)
@@ -80,7 +105,7 @@ export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore =>
   const send = <A>(what: string, call: (abortSignal: AbortSignal) => Promise<A>) =>
     Effect.tryPromise({
       try: (signal) => call(signal),
-      catch: (cause) => new InfrastructureError({ reason: `${what}: ${describeError(cause)}` })
+      catch: (cause) => failure(what, cause)
     })
 
   /** Like `send`, but a missing object yields None. */
@@ -91,7 +116,7 @@ export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore =>
           if (isNotFound(cause)) return Option.none<A>()
           throw cause
         }),
-      catch: (cause) => new InfrastructureError({ reason: `${what}: ${describeError(cause)}` })
+      catch: (cause) => failure(what, cause)
     })
 
   const notFound = (key: string) => new InfrastructureError({ reason: `object not found: ${key}` })
@@ -112,7 +137,7 @@ export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore =>
         if (body === undefined) return new Uint8Array(0)
         return await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()
       },
-      catch: (cause) => new InfrastructureError({ reason: `read ${key}: ${describeError(cause)}` })
+      catch: (cause) => failure(`read ${key}`, cause)
     })
 
   /**
@@ -212,7 +237,7 @@ export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore =>
           Effect.catch((cause): Effect.Effect<never, E | InfrastructureError> =>
             Option.isSome(bodyFailure)
               ? Effect.fail(bodyFailure.value)
-              : Effect.fail(new InfrastructureError({ reason: `upload ${key}: ${describeError(cause)}` }))
+              : Effect.fail(failure(`upload ${key}`, cause))
           )
         )
         return { size }
@@ -224,7 +249,7 @@ export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore =>
         Effect.mapError((cause) =>
           cause instanceof InfrastructureError
             ? cause
-            : new InfrastructureError({ reason: `upload ${key}: ${describeError(cause)}` })
+            : failure(`upload ${key}`, cause)
         )
       ),
 
@@ -237,7 +262,7 @@ export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore =>
         })
         if (!stats.isFile()) return yield* new InfrastructureError({ reason: `${localPath} is not a regular file` })
         yield* upload(key, createReadStream(localPath)).pipe(
-          Effect.mapError((cause) => new InfrastructureError({ reason: `upload ${key}: ${describeError(cause)}` }))
+          Effect.mapError((cause) => failure(`upload ${key}`, cause))
         )
         return { size: stats.size }
       }),
@@ -249,7 +274,7 @@ export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore =>
           Effect.map((response) =>
             NodeStream.fromReadable<Uint8Array, InfrastructureError>({
               evaluate: () => response.Body as Readable,
-              onError: (cause) => new InfrastructureError({ reason: `read ${key}: ${describeError(cause)}` })
+              onError: (cause) => failure(`read ${key}`, cause)
             })
           )
         )
@@ -370,7 +395,7 @@ export const makeS3ObjectStore = (options: S3ObjectStoreOptions): ObjectStore =>
         const response = yield* getObject(key)
         yield* Effect.tryPromise({
           try: (signal) => pipeline(response.Body as Readable, createWriteStream(file), { signal }),
-          catch: (cause) => new InfrastructureError({ reason: `download ${key}: ${describeError(cause)}` })
+          catch: (cause) => failure(`download ${key}`, cause)
         })
         return file
       })

@@ -3,6 +3,7 @@ import { canAppend, describeType } from "../append.ts"
 import type { Column } from "../columns.ts"
 import { isIdentifier, sanitizeIdentifier } from "../columns.ts"
 import { Conflict, Invalid, NotFound, UnreadableFile } from "../errors.ts"
+import type { UnreachableDependency } from "../errors.ts"
 import type { DialectOverride, FileImport } from "../file-import.ts"
 import { FileId as FileIdSchema } from "../ids.ts"
 import { importBytesTotal, importDuration, importRowsTotal, importsTotal } from "../metrics.ts"
@@ -240,8 +241,11 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
         completedAt: null,
         updatedAt: yield* DateTime.now
       }
-      // Refuse at once what the table cannot take, rather than failing in the background.
-      const existing = yield* writer.describe(table).pipe(Effect.orElseSucceed(() => Option.none()))
+      // Refuse at once what the table cannot take, rather than failing in the background; and
+      // while the catalog (or the warehouse) is unreachable, start nothing that would fail.
+      const existing = yield* writer.describe(table).pipe(
+        Effect.catchIf((error) => error.unreachable === undefined, () => Effect.succeed(Option.none()))
+      )
       if (Option.isSome(existing)) {
         const byName = new Map(existing.value.map((c) => [c.name, c]))
         for (const { column } of targetColumns(next)) {
@@ -258,6 +262,12 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
       yield* queue.enqueue("import", tenantId, id)
       return next
     })
+
+    /** What a FAILED import says when a dependency's outage stopped it: the dependency, nothing internal. */
+    const outageReason = (dependency: UnreachableDependency) =>
+      dependency === "catalog"
+        ? "The Iceberg catalog was unreachable, so the import could not finish; run it again once the catalog is back"
+        : "Object storage was unreachable, so the import could not finish; run it again once object storage is back"
 
     const fail = (file: FileImport, reason: string) =>
       DateTime.now.pipe(
@@ -314,7 +324,17 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
       ).pipe(Effect.result)
       if (result._tag === "Failure") {
         yield* countEnded("failed", startedMillis)
-        return yield* fail(file, result.failure.message)
+        const failure = result.failure
+        if (failure._tag === "InfrastructureError" && failure.unreachable !== undefined) {
+          // The file's error names the dependency only; the details are for the log.
+          yield* Effect.logWarning(`Import of file ${file.id} stopped: ${failure.reason}`)
+        }
+        return yield* fail(
+          file,
+          failure._tag === "InfrastructureError" && failure.unreachable !== undefined
+            ? outageReason(failure.unreachable)
+            : failure.message
+        )
       }
       yield* countEnded("completed", startedMillis, result.success.recordsWritten, file.fileSize)
       const now = yield* DateTime.now

@@ -82,9 +82,27 @@ export class ApiBadGateway extends Schema.Error<ApiBadGateway>("ApiBadGateway")(
   static create = (message: string, path: string) => new ApiBadGateway(make(502)(message, path))
 }
 
+export class ApiServiceUnavailable
+  extends Schema.Error<ApiServiceUnavailable>("ApiServiceUnavailable")(fields(503), { httpApiStatus: 503 })
+{
+  declare readonly _tag: "ApiServiceUnavailable"
+  static create = (message: string, path: string) => new ApiServiceUnavailable(make(503)(message, path))
+}
+
 // Tags let handlers and clients `catchTag` these errors while the wire body keeps exactly the five fields.
 for (
-  const C of [ApiBadRequest, ApiUnauthorized, ApiForbidden, ApiNotFound, ApiConflict, ApiPayloadTooLarge, ApiUnprocessable, ApiInternal, ApiBadGateway]
+  const C of [
+    ApiBadRequest,
+    ApiUnauthorized,
+    ApiForbidden,
+    ApiNotFound,
+    ApiConflict,
+    ApiPayloadTooLarge,
+    ApiUnprocessable,
+    ApiInternal,
+    ApiBadGateway,
+    ApiServiceUnavailable
+  ]
 ) {
   Object.defineProperty(C.prototype, "_tag", { value: C.name, enumerable: false })
 }
@@ -100,6 +118,16 @@ export type ApiError =
   | ApiUnprocessable
   | ApiInternal
   | ApiBadGateway
+  | ApiServiceUnavailable
 
 /** Every endpoint may answer with any of the standard errors (the body is the same for all). */
-export const CommonErrors = [ApiBadRequest, ApiNotFound, ApiConflict, ApiPayloadTooLarge, ApiUnprocessable, ApiInternal, ApiBadGateway] as const
+export const CommonErrors = [
+  ApiBadRequest,
+  ApiNotFound,
+  ApiConflict,
+  ApiPayloadTooLarge,
+  ApiUnprocessable,
+  ApiInternal,
+  ApiBadGateway,
+  ApiServiceUnavailable
+] as const

@@ -4,23 +4,19 @@ import { Lifecycle, tracked } from "@ingest/adapters/lifecycle"
 import { httpRequestDuration } from "@ingest/adapters/observability/metrics"
 import { unreachableDependency } from "@ingest/adapters/outages"
 import { errorBody } from "../api/index.ts"
-import { pathOf } from "../error-mapping.ts"
+import { dependencyName, outageAnswer, pathOf, retryAfterSeconds } from "../error-mapping.ts"
 
 // Around every request: its id (the caller's X-Request-Id when it is sane, else a new one),
 // echoed on the response and carried by every log line and the request's span; the request
 // counted while in flight (shutdown waits for it); one log line and one duration sample (by
 // route template) when it ends; and failures that escaped the handlers answered with the
-// standard error body: a dependency outage names what is unreachable, anything else is an
-// internal error, never internals.
+// standard error body: a dependency outage names what is unreachable (error-mapping.ts), anything
+// else is an internal error, never internals. A 503 of the API asks to retry after a few seconds.
 
 const requestIdPattern = /^[A-Za-z0-9._:@\/+=-]{1,128}$/
 
 const requestIdOf = (header: string | undefined): string =>
   header !== undefined && requestIdPattern.test(header) ? header : crypto.randomUUID()
-
-const outageMessages = {
-  database: "The database is unreachable, so the request could not be completed. Try again shortly."
-} as const
 
 /** The answer for a failure no handler turned into a response (defects, outages). */
 const answerFailure = (cause: Cause.Cause<unknown>, path: string) =>
@@ -28,8 +24,9 @@ const answerFailure = (cause: Cause.Cause<unknown>, path: string) =>
     const dependency = unreachableDependency(cause)
     if (Option.isSome(dependency)) {
       const error = Cause.squash(cause)
-      yield* Effect.logError(`The ${dependency.value} is unreachable: ${error instanceof Error ? error.message : String(error)}`)
-      return HttpServerResponse.jsonUnsafe(errorBody(500, outageMessages[dependency.value], path), { status: 500 })
+      yield* Effect.logError(`${dependencyName[dependency.value]} is unreachable: ${error instanceof Error ? error.message : String(error)}`)
+      const { status, message } = outageAnswer(dependency.value)
+      return HttpServerResponse.jsonUnsafe(errorBody(status, message, path), { status })
     }
     yield* Effect.logError("Request failed", cause)
     return HttpServerResponse.jsonUnsafe(errorBody(500, "Internal server error", path), { status: 500 })
@@ -62,7 +59,11 @@ const observed = <E, R>(
     const started = yield* Clock.currentTimeNanos
     yield* HttpEffect.appendPreResponseHandler((_, response) =>
       Effect.gen(function*() {
-        const withId = HttpServerResponse.setHeader(response, "x-request-id", requestId)
+        const withId = HttpServerResponse.setHeaders(response, {
+          "x-request-id": requestId,
+          // A dependency's outage (readiness answers 503 for other reasons: it has its own probe period).
+          ...(response.status === 503 && !path.startsWith("/health/") ? { "retry-after": String(retryAfterSeconds) } : {})
+        })
         // A draining process closes each connection after its answer, so that closing the
         // server does not wait for idle keep-alive connections.
         const draining = Option.isSome(lifecycle) && (yield* Ref.get(lifecycle.value.draining))

@@ -100,7 +100,9 @@ const oauth2 = (
     },
     catch: (error) =>
       new InfrastructureError({
-        reason: `cannot get an OAuth2 token for the Iceberg catalog from ${auth.serverUri}: ${error instanceof Error ? error.message : String(error)}`
+        reason: `cannot get an OAuth2 token for the Iceberg catalog from ${auth.serverUri}: ${error instanceof Error ? error.message : String(error)}`,
+        // fetch fails with a TypeError when the endpoint does not answer (refused, reset), or times out
+        ...(error instanceof TypeError || (error instanceof Error && error.name === "TimeoutError") ? { unreachable: "catalog" as const } : {})
       })
   })
 

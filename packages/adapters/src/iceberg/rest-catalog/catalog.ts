@@ -39,8 +39,12 @@ const stringRecord = (value: unknown): Record<string, string> => {
   return out
 }
 
+/** An answer the operation cannot use; 502, 503 and 504 (still so after the read's retries) mean the catalog is unreachable. */
 const unexpected = (what: string, response: CatalogResponse) =>
-  new InfrastructureError({ reason: `${what}: the Iceberg catalog answered ${errorMessageOf(response)}` })
+  new InfrastructureError({
+    reason: `${what}: the Iceberg catalog answered ${errorMessageOf(response)}`,
+    ...(response.status === 502 || response.status === 503 || response.status === 504 ? { unreachable: "catalog" as const } : {})
+  })
 
 export const makeRestTableCatalog = (options: RestCatalogOptions) => {
   const { http, templates } = options

@@ -126,7 +126,8 @@ export const makeCatalogHttp = (options: CatalogHttpOptions): CatalogHttp => {
           return yield* outcome.failure
         } else if (last) {
           return yield* new InfrastructureError({
-            reason: `the Iceberg catalog did not answer after ${attempt} tries: ${outcome.failure.reason}`
+            reason: `the Iceberg catalog did not answer after ${attempt} tries: ${outcome.failure.reason}`,
+            unreachable: "catalog"
           })
         }
         readRetries++
