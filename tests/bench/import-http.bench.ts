@@ -23,7 +23,7 @@ import * as FsPromises from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { createTestDatabase } from "../support/postgres.ts"
-import { call, type Caller, uploadFile, waitImported } from "./support/http-client.ts"
+import { call, type Caller, uploadClient, uploadFile, waitImported } from "./support/http-client.ts"
 import { fmt, mb, mib, percentile } from "./support/measure.ts"
 import { ensureShapeFile, type ShapeFile, type ShapeName, shapeNames } from "./support/shapes.ts"
 import { loadAverage, sampleTreeRss, type ServiceProcess, startCommand, startServiceProcess } from "./support/service-process.ts"
@@ -179,6 +179,7 @@ const main = async () => {
   console.log(`machine: ${Os.cpus().length} CPUs (${Os.cpus()[0]?.model ?? "?"}), ${fmt(Os.totalmem() / 1024 ** 3, 1)} GiB RAM, node ${process.version}`)
   console.log(`service: node ${nodeFlags.join(" ")} packages/http/src/main.ts with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")} (as npm start), ` +
     `one child process per database; RSS = its whole process tree, sampled every 50 ms`)
+  console.log(`upload client: ${uploadClient}`)
   console.log(`peer: DuckDB ${withDuckDb ? "COPY (SELECT * FROM read_csv_auto(file)) TO parquet (COMPRESSION zstd), SET threads = 2, in a child process, right after each import" : "skipped"}`)
   const files: Array<ShapeFile> = []
   for (const shape of shapes) {
