@@ -16,6 +16,7 @@ const parse = (file: string) => {
 
 export const csvReader: FormatReaderService = FormatReader.of({
   detect: (_head, fileName) => fileName.endsWith(".csv") ? Option.some("csv") : Option.none(),
+  prepare: Effect.void,
   profile: (file) =>
     Effect.try({
       try: (): FileProfile => {

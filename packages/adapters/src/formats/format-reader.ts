@@ -212,6 +212,8 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
 
   return {
     detect: (head, fileName) => Option.fromNullishOr(detectFormat(head, fileName)),
+    // A large CSV is profiled in parts, one worker each: both start while the file uploads.
+    prepare: Effect.sync(() => pool?.prestart(parallelParts)),
     profile,
     read,
     close: () => pool?.close() ?? Promise.resolve()
@@ -225,7 +227,7 @@ export const formatReaderLayer = (options: FormatReaderOptions = {}): Layer.Laye
     Effect.acquireRelease(
       Effect.sync(() => makeFormatReader(options)),
       (reader) => Effect.promise(() => reader.close())
-    ).pipe(Effect.map(({ detect, profile, read }) => FormatReader.of({ detect, profile, read })))
+    ).pipe(Effect.map(({ detect, prepare, profile, read }) => FormatReader.of({ detect, prepare, profile, read })))
   )
 
 export const FormatReaderLive: Layer.Layer<FormatReader> = formatReaderLayer()

@@ -19,6 +19,8 @@ export interface ProfileOptions {
 export class FormatReader extends Context.Service<FormatReader, {
   /** Format from magic bytes, then the file name's extension. */
   detect(head: Uint8Array, fileName: string): Option.Option<FileFormat>
+  /** Readies what a profile needs (parser threads) without waiting for it: an upload has started. */
+  readonly prepare: Effect.Effect<void>
   /** One pass over the whole file: columns, inferred types, samples, first rows, row count. */
   profile(localFile: string, format: FileFormat, options: ProfileOptions): Effect.Effect<FileProfile, UnreadableFile>
   /**

@@ -99,6 +99,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
           )
         )
         const work = Effect.gen(function*() {
+          yield* reader.prepare
           const { size } = yield* storage.put(key, bounded).pipe(Effect.withSpan("import.upload"))
           if (size === 0) return yield* new UnreadableFile({ kind: "unsupported", reason: "The uploaded file is empty" })
           const head = yield* storage.getRange(key, 0, Math.min(size, 4096))

@@ -89,6 +89,12 @@ export class WorkerPool {
     })
   }
 
+  /** Starts workers, up to `count` in all, to wait idle for the next jobs (a failed start is left to the job). */
+  prestart(count: number): void {
+    const target = Math.min(count, this.options.maxWorkers)
+    while (!this.closed && this.live < target) this.spawn().then((worker) => this.release(worker), () => {})
+  }
+
   private acquire(): Promise<Worker> {
     if (this.closed) return Promise.reject(new FileReadError("unsupported", "the format reader is closed"))
     const worker = this.idle.pop()
