@@ -6,6 +6,8 @@ import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { Worker } from "node:worker_threads"
+import { embeddedOptions } from "./embedded-options.ts"
 import { MigrationsLive } from "./migrations.ts"
 
 // The service database is either an external PostgreSQL (DATABASE_URL) or an embedded one:
@@ -97,13 +99,31 @@ const acquireDirectoryLock = (dataDir: string) => {
   )
 }
 
+const exists = (file: string) => fs.access(file).then(() => true, () => false)
+
+/** Creates a new embedded database directory in a worker thread (embedded-initdb.ts), which then exits. */
+const createInThread = (pgDir: string) =>
+  new Promise<void>((resolve, reject) => {
+    const worker = new Worker(new URL("../worker-bootstrap.mjs", import.meta.url), {
+      workerData: { entry: new URL("./embedded-initdb.ts", import.meta.url).href, pgDir }
+    })
+    let created = false
+    worker.once("message", () => {
+      created = true
+    })
+    worker.once("error", reject)
+    worker.once("exit", (code) =>
+      created ? resolve() : reject(new Error(`creating the database directory failed (exit code ${code})`)))
+  })
+
 const startEmbedded = (dataDir: string) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         const pgDir = path.join(dataDir, "pg")
         await fs.mkdir(pgDir, { recursive: true, mode: 0o700 })
-        const db = await PGlite.create(pgDir)
+        if (!(await exists(path.join(pgDir, "PG_VERSION")))) await createInThread(pgDir)
+        const db = await PGlite.create(pgDir, embeddedOptions)
         // Port 0: the OS picks a free loopback port; the server reports which one.
         const server = new PGLiteSocketServer({ db, port: 0, host: "127.0.0.1", maxConnections: 1 })
         try {
