@@ -3,7 +3,7 @@ import * as Parquet from "parquet-wasm"
 import { parentPort } from "node:worker_threads"
 import { writerProperties } from "./parquet-properties.ts"
 import type { BatchPayload, EncoderRequest, EncoderResponse } from "./parquet-transfer.ts"
-import { arrowSchemaOfColumns, ownedBuffer, payloadToIpc } from "./parquet-transfer.ts"
+import { arrowSchemaOfColumns, IpcScratch, ownedBuffer, payloadToIpc } from "./parquet-transfer.ts"
 
 /**
  * Parquet encoder thread (see parquet-encoder-pool.ts): turns the batches of each open file into
@@ -23,15 +23,22 @@ interface Job {
 }
 
 const jobs = new Map<number, Job>()
+/** Where each batch's IPC bytes are laid out before parquet-wasm copies them in; let go once no file is open. */
+const scratch = new IpcScratch()
 
 const send = (message: EncoderResponse, transfer: ReadonlyArray<ArrayBuffer> = []) =>
   port.postMessage(message, transfer as Array<ArrayBuffer>)
+
+const forget = (id: number) => {
+  jobs.delete(id)
+  if (jobs.size === 0) scratch.release()
+}
 
 const messageOf = (error: unknown) => error instanceof Error ? error.message : String(error)
 
 /** Arrow IPC → parquet-wasm batches (into wasm memory). */
 const wasmBatches = (payload: BatchPayload, schema: A.Schema): Array<Parquet.RecordBatch> => {
-  const table = Parquet.Table.fromIPCStream(payloadToIpc(payload, schema))
+  const table = Parquet.Table.fromIPCStream(payloadToIpc(payload, schema, scratch))
   try {
     return table.recordBatches()
   } finally {
@@ -49,7 +56,7 @@ const acknowledge = (id: number, job: Job) => {
 const fail = (id: number, error: unknown) => {
   const job = jobs.get(id)
   if (job === undefined) return
-  jobs.delete(id)
+  forget(id)
   try {
     job.controller.error(error)
   } catch {
@@ -95,7 +102,7 @@ const open = async (request: Extract<EncoderRequest, { op: "open" }>) => {
       send({ type: "chunk", job: id, bytes }, ownedBuffer(bytes))
     }
     if (!jobs.has(id)) return
-    jobs.delete(id)
+    forget(id)
     send({ type: "done", job: id })
   } catch (error) {
     fail(id, error)
@@ -131,7 +138,7 @@ port.on("message", (request: EncoderRequest) => {
     case "abort": {
       const job = jobs.get(request.job)
       if (job === undefined) return
-      jobs.delete(request.job)
+      forget(request.job)
       try {
         job.controller.error(new Error("write aborted"))
       } catch {

@@ -95,8 +95,41 @@ export const arrowSchemaOfColumns = (columns: ReadonlyArray<ColumnSpec>): A.Sche
     new A.Field(c.name, arrowTypeOf(c.type), c.nullable, new Map([[fieldIdKey, String(c.id)]]))
   ))
 
-/** A payload back as Arrow IPC stream bytes (what parquet-wasm takes in). */
-export const payloadToIpc = (payload: BatchPayload, schema: A.Schema): Uint8Array => {
+/** The chunks the Arrow IPC writer emits, kept as views (mostly of the batch's own buffers), not joined. */
+class ChunkSink extends A.AsyncByteQueue {
+  readonly chunks: Array<Uint8Array> = []
+  byteLength = 0
+  override write(value: Parameters<A.AsyncByteQueue["write"]>[0]): void {
+    const view = value as ArrayBufferView
+    if (view.byteLength === 0) return
+    this.chunks.push(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
+    this.byteLength += view.byteLength
+  }
+}
+
+/**
+ * One buffer the IPC bytes of each batch are laid out in, reused from batch to batch: a fresh
+ * buffer per batch (megabytes, so mapped anew by malloc) costs a page fault per 4 KiB written,
+ * which took longer than the copying itself.
+ */
+export class IpcScratch {
+  private bytes = new Uint8Array(0)
+  /** A view of at least `size` bytes, valid until the next call. */
+  take(size: number): Uint8Array {
+    if (this.bytes.byteLength < size) this.bytes = new Uint8Array(Math.max(size, Math.ceil(this.bytes.byteLength * 1.25)))
+    return this.bytes.subarray(0, size)
+  }
+  /** Lets the buffer go (nothing to encode for a while). */
+  release(): void {
+    this.bytes = new Uint8Array(0)
+  }
+}
+
+/**
+ * A payload back as Arrow IPC stream bytes (what parquet-wasm takes in). With `scratch` the bytes
+ * are a view of its buffer, valid until its next use.
+ */
+export const payloadToIpc = (payload: BatchPayload, schema: A.Schema, scratch?: IpcScratch): Uint8Array => {
   if (payload.kind === "ipc") return payload.bytes
   if (payload.columns.length !== schema.fields.length) {
     throw new Error(`batch has ${payload.columns.length} columns, the file ${schema.fields.length}`)
@@ -108,5 +141,18 @@ export const payloadToIpc = (payload: BatchPayload, schema: A.Schema): Uint8Arra
     return new A.Data(type, 0, column.length, column.nullCount, buffers as ConstructorParameters<typeof A.Data>[4])
   })
   const data = A.makeData({ type: new A.Struct(schema.fields), length: payload.length, nullCount: 0, children })
-  return A.tableToIPC(new A.Table([new A.RecordBatch(schema, data)]), "stream")
+  const batch = new A.RecordBatch(schema, data)
+  if (scratch === undefined) return A.tableToIPC(new A.Table([batch]), "stream")
+  const sink = new ChunkSink()
+  const writer = new A.RecordBatchStreamWriter()
+  writer.reset(sink, schema)
+  writer.write(batch)
+  writer.finish()
+  const bytes = scratch.take(sink.byteLength)
+  let at = 0
+  for (const chunk of sink.chunks) {
+    bytes.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return bytes
 }
