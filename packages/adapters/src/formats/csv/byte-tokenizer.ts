@@ -199,6 +199,9 @@ export class CsvByteTokenizer {
     this.unescapedLength = 0
     let rows = 0
     let pos = this.pos
+    /** Counting: the line where the record being read starts, and newlines inside its quoted fields. */
+    let line = counts?.line ?? 0
+    let quotedLines = 0
     records: while (pos < n && rows < capacity) {
       const recordStart = pos
       this.recordStart = recordStart
@@ -207,6 +210,7 @@ export class CsvByteTokenizer {
       let quotedAny = false
       let lastEmpty = false
       let extra = false
+      quotedLines = 0
       for (;;) {
         let start: number
         let end: number
@@ -222,6 +226,7 @@ export class CsvByteTokenizer {
           start = quoted
           end = this.quotedValueEnd
           quotedAny = true
+          if (counts !== undefined) for (let k = pos + 1; k < this.quotedEnd; k++) if (buf[k] === NL) quotedLines++
           pos = this.quotedEnd
           term = pos >= n ? 2 : buf[pos] === D ? 0 : 1
         } else {
@@ -256,6 +261,9 @@ export class CsvByteTokenizer {
         if (term === 1) pos++
         break
       }
+      // A record is a line, and one more per newline inside its quoted fields (as text-tokenizer.ts counts).
+      const recordLine = line
+      line += 1 + quotedLines
       if (col === 1 && lastEmpty && !quotedAny && width > 1) continue
       if (this.skipPending > 0) {
         if (this.skipPending-- <= this.headerRecords && counts !== undefined) counts.headerRows.push(this.textOfRecord(rows, Math.min(col, width)))
@@ -266,16 +274,12 @@ export class CsvByteTokenizer {
         if (counts !== undefined) counts.rowsWithMissingFields++
       }
       if (extra && counts !== undefined) {
-        if (counts.rowsWithExtraFields === 0) counts.firstExtraFieldsLine = this.lineAt(batchStart, recordStart)
+        if (counts.rowsWithExtraFields === 0) counts.firstExtraFieldsLine = recordLine
         counts.rowsWithExtraFields++
       }
       rows++
     }
-    if (counts !== undefined) {
-      counts.line = this.lineAt(batchStart, pos)
-      // A last record that the input's end closes (no newline) is a line too.
-      if (last && pos === n && pos > batchStart && buf[pos - 1] !== this.newline) counts.line++
-    }
+    if (counts !== undefined) counts.line = line
     this.pos = pos
     // Records end at a newline byte, which no multi-byte sequence contains: whole records are whole text.
     if (pos > batchStart && !isUtf8(buf.subarray(batchStart, pos))) throw new InvalidText("utf-8", this.offset + batchStart)
@@ -294,8 +298,9 @@ export class CsvByteTokenizer {
   private lineAt(from: number, at: number): number {
     let line = this.counts!.line
     const NL = this.newline
-    const buf = this.buffer
-    for (let k = buf.indexOf(NL, from); k !== -1 && k < at; k = buf.indexOf(NL, k + 1)) line++
+    // Buffer's indexOf searches with memchr, a typed array's byte by byte.
+    const buf = Buffer.from(this.buffer.buffer, this.buffer.byteOffset, at)
+    for (let k = buf.indexOf(NL, from); k !== -1; k = buf.indexOf(NL, k + 1)) line++
     return line
   }
 
