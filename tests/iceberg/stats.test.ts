@@ -1,8 +1,11 @@
 import * as A from "apache-arrow"
+import * as Parquet from "parquet-wasm"
 import { describe, expect, it } from "vitest"
-import { makeAccumulator } from "../../packages/adapters/src/iceberg/stats.ts"
+import { chunkStatisticsOf } from "../../packages/adapters/src/iceberg/parquet-footer.ts"
+import { columnMetrics, makeCounter } from "../../packages/adapters/src/iceberg/stats.ts"
 
-// Column bounds of string columns against a plain sort of the same values (byte order of UTF-8).
+// Column bounds (from the statistics of the Parquet column chunks) of string columns against a
+// plain sort of the same values (byte order of UTF-8).
 
 const randomText = (random: () => number): string => {
   const alphabet = ["", "a", "b", "z", "A", "0", "é", "ß", "漢", "😀", " ", "~"]
@@ -23,11 +26,20 @@ describe("string column bounds", () => {
     const batches = Array.from({ length: 5 }, () =>
       Array.from({ length: 2000 }, () => (random() < 0.1 ? null : randomText(random)))
     )
-    const accumulator = makeAccumulator({ kind: "string" })
-    for (const values of batches) accumulator.add(A.vectorFromArray(values, new A.Utf8()).data[0]!)
+    const counter = makeCounter({ kind: "string" })
+    const arrow = new A.Table({ s: A.vectorFromArray(batches.flat(), new A.Utf8()) })
+    for (const data of arrow.getChild("s")!.data) counter.add(data)
+    // Row groups of 1500 rows: each has its own bounds.
+    const file = Parquet.writeParquet(
+      Parquet.Table.fromIPCStream(A.tableToIPC(arrow, "stream")),
+      new Parquet.WriterPropertiesBuilder().setMaxRowGroupSize(1500).setStatisticsEnabled(Parquet.EnabledStatistics.Chunk).build()
+    )
+    const groups = chunkStatisticsOf(file)!
+    expect(groups.length).toBe(Math.ceil(10_000 / 1500))
     const present = batches.flat().filter((v): v is string => v !== null).map((v) => Buffer.from(v, "utf8"))
     present.sort(Buffer.compare)
-    const metrics = accumulator.result()
+    // Values of at most 5 code points: no bound is truncated.
+    const metrics = columnMetrics({ kind: "string" }, counter, groups.map((columns) => columns[0]!))
     expect(Buffer.from(metrics.lower!).equals(present[0]!)).toBe(true)
     expect(Buffer.from(metrics.upper!).equals(present.at(-1)!)).toBe(true)
     expect(metrics.nullCount).toBe(batches.flat().filter((v) => v === null).length)

@@ -8,13 +8,15 @@ import type { EncodeJob, ParquetEncoder } from "./parquet-encoder.ts"
 import { workerParquetEncoder } from "./parquet-encoder-pool.ts"
 import { plainColumnsOf } from "./parquet-properties.ts"
 import type { ColumnSpec } from "./parquet-transfer.ts"
-import type { ColumnMetrics, MetricsAccumulator } from "./stats.ts"
-import { makeAccumulator } from "./stats.ts"
+import { chunkStatisticsOf } from "./parquet-footer.ts"
+import type { ColumnCounter, ColumnMetrics } from "./stats.ts"
+import { columnMetrics, makeCounter } from "./stats.ts"
 
 // Streams Arrow record batches into zstd Parquet data files: batches go to a Parquet encoder (by
 // default on another thread) as they come, Parquet bytes flow straight to the object store, so
 // memory stays bounded by about one row group. A new file starts once the current one reaches
-// the target size. Column metrics for the manifest are taken here, before a batch leaves.
+// the target size. Column metrics for the manifest: counts are taken here, before a batch leaves;
+// bounds come from the column chunk statistics in the file's footer.
 
 export interface DataFileWriterOptions {
   readonly store: ObjectStore
@@ -50,6 +52,9 @@ export const defaultTargetFileBytes = 128 * 1024 * 1024
 /** Rows per Parquet row group: bounds the writer's buffer (wasm memory never shrinks). */
 export const defaultRowGroupRows = 256 * 1024
 
+/** Chunks kept for the footer beyond the last one: at least this many bytes of them. */
+const footerReserveBytes = 1024 * 1024
+
 /** First guess of Parquet bytes per Arrow byte, refined after each file. */
 const initialCompressionRatio = 0.3
 
@@ -58,7 +63,10 @@ interface OpenFile {
   readonly uri: string
   readonly job: EncodeJob
   readonly put: Fiber.Fiber<{ readonly size: number }, InfrastructureError>
-  readonly accumulators: ReadonlyArray<MetricsAccumulator>
+  readonly counters: ReadonlyArray<ColumnCounter>
+  /** The file's last chunks (the footer comes out with the last row group), kept for its statistics. */
+  readonly tail: Array<Uint8Array>
+  tailBytes: number
   /** Parquet bytes that have left the writer. */
   bytesOut: number
   arrowBytes: number
@@ -94,18 +102,37 @@ export const makeDataFileWriter = (
     let closedRows = 0
     let closedBytes = 0
 
-    /** Metrics and sizes of a batch, taken before the batch may move to another thread. */
-    const account = (file: Pick<OpenFile, "accumulators" | "rows" | "arrowBytes">, batch: A.RecordBatch) => {
+    /** Counts and sizes of a batch, taken before the batch may move to another thread. */
+    const account = (file: Pick<OpenFile, "counters" | "rows" | "arrowBytes">, batch: A.RecordBatch) => {
       file.rows += batch.numRows
       file.arrowBytes += arrowByteSize(batch)
-      batch.data.children.forEach((child, index) => file.accumulators[index]!.add(child))
+      batch.data.children.forEach((child, index) => file.counters[index]!.add(child))
+    }
+
+    const keepTail = (file: OpenFile, chunk: Uint8Array) => {
+      file.tail.push(chunk)
+      file.tailBytes += chunk.byteLength
+      while (file.tail.length > 1 && file.tailBytes - file.tail[0]!.byteLength - file.tail.at(-1)!.byteLength >= footerReserveBytes) {
+        file.tailBytes -= file.tail.shift()!.byteLength
+      }
+    }
+
+    /** Statistics of each column chunk of a finished file, by row group; none when the footer was not kept whole. */
+    const footerStatistics = (file: OpenFile) => {
+      const tail = file.tail.length === 1 ? file.tail[0]! : Buffer.concat(file.tail)
+      file.tail.length = 0
+      try {
+        return chunkStatisticsOf(tail) ?? []
+      } catch {
+        return []
+      }
     }
 
     const startFile = (first: A.RecordBatch, movable: boolean) =>
       Effect.gen(function*() {
         const name = `00000-${fileNumber}-${options.writeId}-${String(fileNumber).padStart(5, "0")}.parquet`
         fileNumber++
-        const counts = { accumulators: options.fields.map((f) => makeAccumulator(f.type)), rows: 0, arrowBytes: 0 }
+        const counts = { counters: options.fields.map((f) => makeCounter(f.type)), rows: 0, arrowBytes: 0 }
         account(counts, first)
         const spec = {
           rowGroupRows,
@@ -116,7 +143,9 @@ export const makeDataFileWriter = (
         const state: { file?: OpenFile } = {}
         const body = job.output.pipe(Stream.tap((chunk) =>
           Effect.sync(() => {
-            if (state.file !== undefined) state.file.bytesOut += chunk.byteLength
+            if (state.file === undefined) return
+            state.file.bytesOut += chunk.byteLength
+            keepTail(state.file, chunk)
           })
         ))
         const key = `${options.dataKeyPrefix}${name}`
@@ -136,6 +165,8 @@ export const makeDataFileWriter = (
           job,
           put,
           ...counts,
+          tail: [],
+          tailBytes: 0,
           bytesOut: 0,
           done: false,
           closing: false
@@ -165,8 +196,12 @@ export const makeDataFileWriter = (
             reason: `data file ${file.key}: stored ${size} bytes, wrote ${file.bytesOut}`
           })
         }
+        const groups = footerStatistics(file)
         const metrics = new Map<number, ColumnMetrics>()
-        options.fields.forEach((f, index) => metrics.set(f.id, file.accumulators[index]!.result()))
+        options.fields.forEach((f, index) => {
+          const chunks = groups.map((columns) => columns[index] ?? { min: undefined, max: undefined })
+          metrics.set(f.id, columnMetrics(f.type, file.counters[index]!, chunks))
+        })
         written.push({ filePath: file.uri, recordCount: file.rows, fileSizeInBytes: size, metrics })
         if (file.arrowBytes > 0 && size > 0) ratio = size / file.arrowBytes
         closedRows += file.rows

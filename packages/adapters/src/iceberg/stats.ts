@@ -1,9 +1,9 @@
 import type * as A from "apache-arrow"
 import type { WritableType } from "./schema.ts"
 
-// Per data file column metrics for the manifest: value, null and NaN counts and lower/upper
-// bounds in Iceberg's single-value binary encoding. Computed from the Arrow buffers, so the same
-// code serves batches built from rows and batches callers built themselves.
+// Per data file column metrics for the manifest: value, null and NaN counts (counted from the
+// Arrow buffers, batch by batch) and lower/upper bounds in Iceberg's single-value binary encoding
+// (from the statistics the Parquet writer keeps per column chunk, see parquet-footer.ts).
 
 export interface ColumnMetrics {
   readonly valueCount: number
@@ -111,268 +111,130 @@ const roundUpBytes = (prefix: Uint8Array): Uint8Array | undefined => {
   return undefined
 }
 
-// ---- accumulators ----------------------------------------------------------------------------
+// ---- counts and bounds ----------------------------------------------------------------------
 
-export interface MetricsAccumulator {
+/** Value, null and NaN counts of one column of a data file, added up batch by batch. */
+export interface ColumnCounter {
   add(data: A.Data): void
-  result(): ColumnMetrics
+  readonly valueCount: number
+  readonly nullCount: number
+  /** Only for float/double columns. */
+  readonly nanCount: number | undefined
 }
 
-abstract class BaseAccumulator implements MetricsAccumulator {
-  protected valueCount = 0
-  protected nullCount = 0
+class Counter implements ColumnCounter {
+  valueCount = 0
+  nullCount = 0
+  nanCount: number | undefined
+  constructor(floating: boolean) {
+    this.nanCount = floating ? 0 : undefined
+  }
   add(data: A.Data): void {
     this.valueCount += data.length
     this.nullCount += nullCountOf(data)
-    this.addValues(data)
-  }
-  protected abstract addValues(data: A.Data): void
-  abstract result(): ColumnMetrics
-  protected metrics(lower: Uint8Array | undefined, upper: Uint8Array | undefined, nanCount?: number): ColumnMetrics {
-    return { valueCount: this.valueCount, nullCount: this.nullCount, nanCount, lower, upper }
-  }
-}
-
-class BooleanAccumulator extends BaseAccumulator {
-  private sawTrue = false
-  private sawFalse = false
-  protected addValues(data: A.Data): void {
-    const bitmap = nullBitsOf(data)
-    const offset = data.offset
-    const bits = data.values as Uint8Array
-    for (let i = 0; i < data.length; i++) {
-      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
-      const bit = data.offset + i
-      if ((bits[bit >> 3]! & (1 << (bit & 7))) !== 0) this.sawTrue = true
-      else this.sawFalse = true
-      if (this.sawTrue && this.sawFalse) return
-    }
-  }
-  result(): ColumnMetrics {
-    if (!this.sawTrue && !this.sawFalse) return this.metrics(undefined, undefined)
-    return this.metrics(Uint8Array.of(this.sawFalse ? 0 : 1), Uint8Array.of(this.sawTrue ? 1 : 0))
-  }
-}
-
-class Int32Accumulator extends BaseAccumulator {
-  private min = Infinity
-  private max = -Infinity
-  protected addValues(data: A.Data): void {
-    const bitmap = nullBitsOf(data)
-    const offset = data.offset
-    const values = data.values as Int32Array
-    let min = this.min
-    let max = this.max
-    for (let i = 0; i < data.length; i++) {
-      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
-      const v = values[i]!
-      if (v < min) min = v
-      if (v > max) max = v
-    }
-    this.min = min
-    this.max = max
-  }
-  result(): ColumnMetrics {
-    if (this.min === Infinity) return this.metrics(undefined, undefined)
-    return this.metrics(encodeInt32(this.min), encodeInt32(this.max))
-  }
-}
-
-/** Bounds kept as bigints (64-bit integers, decimals): each batch offers its own smallest and largest. */
-abstract class BigIntBoundsAccumulator extends BaseAccumulator {
-  private min: bigint | undefined
-  private max: bigint | undefined
-  protected offer(min: bigint, max: bigint): void {
-    if (this.min === undefined || min < this.min) this.min = min
-    if (this.max === undefined || max > this.max) this.max = max
-  }
-  protected abstract encode(value: bigint): Uint8Array
-  result(): ColumnMetrics {
-    if (this.min === undefined || this.max === undefined) return this.metrics(undefined, undefined)
-    return this.metrics(this.encode(this.min), this.encode(this.max))
-  }
-}
-
-/** int64-backed columns (long, timestamps): compares (high signed, low unsigned) word pairs. */
-class Int64Accumulator extends BigIntBoundsAccumulator {
-  protected encode = encodeInt64
-  protected addValues(data: A.Data): void {
-    const bitmap = nullBitsOf(data)
-    const offset = data.offset
-    const values = data.values as BigInt64Array
-    const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2)
-    let minAt = -1
-    let maxAt = -1
-    for (let i = 0; i < data.length; i++) {
-      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
-      if (minAt < 0) {
-        minAt = maxAt = i
-        continue
-      }
-      const hi = words[i * 2 + 1]!
-      const lo = words[i * 2]! >>> 0
-      const minHi = words[minAt * 2 + 1]!
-      if (hi < minHi || (hi === minHi && lo < words[minAt * 2]! >>> 0)) minAt = i
-      const maxHi = words[maxAt * 2 + 1]!
-      if (hi > maxHi || (hi === maxHi && lo > words[maxAt * 2]! >>> 0)) maxAt = i
-    }
-    if (minAt >= 0) this.offer(values[minAt]!, values[maxAt]!)
-  }
-}
-
-class DoubleAccumulator extends BaseAccumulator {
-  /** Bounds as Iceberg stores them: 8 bytes for double, 4 for float (whose values are exact in 4). */
-  private readonly encode: (n: number) => Uint8Array
-  constructor(encode: (n: number) => Uint8Array) {
-    super()
-    this.encode = encode
-  }
-  private min = Infinity
-  private max = -Infinity
-  private seen = false
-  private nanCount = 0
-  protected addValues(data: A.Data): void {
+    if (this.nanCount === undefined) return
     const bitmap = nullBitsOf(data)
     const offset = data.offset
     const values = data.values as Float64Array | Float32Array
+    let nans = 0
     for (let i = 0; i < data.length; i++) {
       if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
       const v = values[i]!
-      if (v !== v) {
-        this.nanCount++
-        continue
-      }
-      this.seen = true
-      // -0.0 sorts below +0.0 in Iceberg's order.
-      if (v < this.min || (v === 0 && this.min === 0 && Object.is(v, -0))) this.min = v
-      if (v > this.max || (v === 0 && this.max === 0 && Object.is(this.max, -0))) this.max = v
+      if (v !== v) nans++
     }
-  }
-  result(): ColumnMetrics {
-    if (!this.seen) return this.metrics(undefined, undefined, this.nanCount)
-    return this.metrics(this.encode(this.min), this.encode(this.max), this.nanCount)
+    this.nanCount += nans
   }
 }
 
-/** 128-bit decimals as 4 little-endian 32-bit words: compare the top word signed, the rest unsigned. */
-class DecimalAccumulator extends BigIntBoundsAccumulator {
-  protected encode = encodeDecimal
-  protected addValues(data: A.Data): void {
-    const bitmap = nullBitsOf(data)
-    const offset = data.offset
-    const words = data.values as Uint32Array
-    const compare = (a: number, b: number): number => {
-      const ha = words[a * 4 + 3]! | 0
-      const hb = words[b * 4 + 3]! | 0
-      if (ha !== hb) return ha - hb
-      for (let k = 2; k >= 0; k--) {
-        const d = words[a * 4 + k]! - words[b * 4 + k]!
-        if (d !== 0) return d
-      }
-      return 0
-    }
-    let minAt = -1
-    let maxAt = -1
-    for (let i = 0; i < data.length; i++) {
-      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
-      if (minAt < 0) {
-        minAt = maxAt = i
-        continue
-      }
-      if (compare(i, minAt) < 0) minAt = i
-      if (compare(i, maxAt) > 0) maxAt = i
-    }
-    if (minAt < 0) return
-    const toBigInt = (i: number): bigint => {
-      let v = 0n
-      for (let k = 3; k >= 0; k--) v = (v << 32n) | BigInt(words[i * 4 + k]!)
-      return BigInt.asIntN(128, v)
-    }
-    this.offer(toBigInt(minAt), toBigInt(maxAt))
-  }
+export const makeCounter = (type: WritableType): ColumnCounter =>
+  new Counter(type.kind === "double" || type.kind === "float")
+
+/** A statistics value of a Parquet column chunk (plain encoding) as something to compare, per column type. */
+interface BoundCodec<V> {
+  decode(bytes: Uint8Array): V
+  compare(a: V, b: V): number
+  encode(value: V): Uint8Array
 }
 
-/** UTF-8 strings and binary: byte-wise order (= code point order for UTF-8). */
-class BytesAccumulator extends BaseAccumulator {
-  private min: Uint8Array | undefined
-  private max: Uint8Array | undefined
-  private readonly text: boolean
-  constructor(text: boolean) {
-    super()
-    this.text = text
-  }
-  protected addValues(data: A.Data): void {
-    const bitmap = nullBitsOf(data)
-    const offset = data.offset
-    const offsets = data.valueOffsets as Int32Array
-    const bytes = data.values as Uint8Array
-    let minAt = -1
-    let maxAt = -1
-    // First bytes of the current bounds (-1: empty): a value whose first byte lies strictly
-    // between them can be neither, which settles most rows without a full comparison.
-    let minFirst = -1
-    let maxFirst = -1
-    const firstByte = (at: number) => (offsets[at]! < offsets[at + 1]! ? bytes[offsets[at]!]! : -1)
-    for (let i = 0; i < data.length; i++) {
-      if (bitmap !== undefined && (bitmap[(offset + i) >> 3]! & (1 << ((offset + i) & 7))) === 0) continue
-      if (minAt < 0) {
-        minAt = maxAt = i
-        minFirst = maxFirst = firstByte(i)
-        continue
-      }
-      const s = offsets[i]!
-      const e = offsets[i + 1]!
-      const first = s < e ? bytes[s]! : -1
-      if (first > minFirst && first < maxFirst) continue
-      if (compareBytes(bytes, s, e, bytes, offsets[minAt]!, offsets[minAt + 1]!) < 0) {
-        minAt = i
-        minFirst = first
-      } else if (compareBytes(bytes, s, e, bytes, offsets[maxAt]!, offsets[maxAt + 1]!) > 0) {
-        maxAt = i
-        maxFirst = first
-      }
-    }
-    if (minAt < 0) return
-    const min = bytes.slice(offsets[minAt]!, offsets[minAt + 1]!)
-    const max = bytes.slice(offsets[maxAt]!, offsets[maxAt + 1]!)
-    if (this.min === undefined || compareBytes(min, 0, min.length, this.min, 0, this.min.length) < 0) this.min = min
-    if (this.max === undefined || compareBytes(max, 0, max.length, this.max, 0, this.max.length) > 0) this.max = max
-  }
-  result(): ColumnMetrics {
-    if (this.min === undefined || this.max === undefined) return this.metrics(undefined, undefined)
-    if (this.text) {
-      const lower = truncateUtf8(this.min, boundTruncateLength).bytes
-      const upperCut = truncateUtf8(this.max, boundTruncateLength)
-      return this.metrics(lower, upperCut.truncated ? roundUpUtf8(upperCut.bytes) : upperCut.bytes)
-    }
-    const lower = this.min.slice(0, boundTruncateLength)
-    const upper = this.max.length > boundTruncateLength
-      ? roundUpBytes(this.max.slice(0, boundTruncateLength))
-      : this.max
-    return this.metrics(lower, upper)
-  }
+const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+const compareNumbers = (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0)
+const compareBigInts = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0)
+/** Iceberg's order of floating point values: -0.0 below +0.0. */
+const compareFloats = (a: number, b: number) => (a === 0 && b === 0 ? compareNumbers(Object.is(a, -0) ? 0 : 1, Object.is(b, -0) ? 0 : 1) : compareNumbers(a, b))
+
+/** Decimals: 4- and 8-byte little-endian integers, longer ones big-endian two's complement (fixed length). */
+const decodeDecimal = (bytes: Uint8Array): bigint => {
+  if (bytes.length === 4) return BigInt(view(bytes).getInt32(0, true))
+  if (bytes.length === 8) return view(bytes).getBigInt64(0, true)
+  let v = 0n
+  for (const b of bytes) v = (v << 8n) | BigInt(b)
+  return BigInt.asIntN(bytes.length * 8, v)
 }
 
-export const makeAccumulator = (type: WritableType): MetricsAccumulator => {
+const bytesBounds = (text: boolean) => (min: Uint8Array, max: Uint8Array): [Uint8Array | undefined, Uint8Array | undefined] => {
+  if (text) {
+    const lower = truncateUtf8(min, boundTruncateLength).bytes
+    const upperCut = truncateUtf8(max, boundTruncateLength)
+    return [lower, upperCut.truncated ? roundUpUtf8(upperCut.bytes) : upperCut.bytes]
+  }
+  const lower = min.slice(0, boundTruncateLength)
+  const upper = max.length > boundTruncateLength ? roundUpBytes(max.slice(0, boundTruncateLength)) : max
+  return [lower, upper]
+}
+
+const codec = <V>(c: BoundCodec<V>) => c as unknown as BoundCodec<unknown>
+
+const codecOf = (type: WritableType): BoundCodec<unknown> => {
   switch (type.kind) {
     case "boolean":
-      return new BooleanAccumulator()
+      return codec<number>({ decode: (b) => (b[0] === 0 ? 0 : 1), compare: compareNumbers, encode: (v) => Uint8Array.of(v) })
     case "int":
     case "date":
-      return new Int32Accumulator()
+      return codec<number>({ decode: (b) => view(b).getInt32(0, true), compare: compareNumbers, encode: encodeInt32 })
     case "long":
     case "timestamp":
     case "timestamptz":
-      return new Int64Accumulator()
+      return codec<bigint>({ decode: (b) => view(b).getBigInt64(0, true), compare: compareBigInts, encode: encodeInt64 })
     case "double":
-      return new DoubleAccumulator(encodeFloat64)
+      return codec<number>({ decode: (b) => view(b).getFloat64(0, true), compare: compareFloats, encode: encodeFloat64 })
     case "float":
-      return new DoubleAccumulator(encodeFloat32)
+      return codec<number>({ decode: (b) => view(b).getFloat32(0, true), compare: compareFloats, encode: encodeFloat32 })
     case "decimal":
-      return new DecimalAccumulator()
+      return codec<bigint>({ decode: decodeDecimal, compare: compareBigInts, encode: encodeDecimal })
     case "string":
-      return new BytesAccumulator(true)
     case "binary":
-      return new BytesAccumulator(false)
+      return codec<Uint8Array>({
+        decode: (b) => b.slice(),
+        compare: (a, b) => compareBytes(a, 0, a.length, b, 0, b.length),
+        encode: (v) => v
+      })
   }
+}
+
+/**
+ * The metrics of one column of a data file: its counts, and as bounds the smallest minimum and
+ * the largest maximum of its column chunks' statistics (chunks without statistics hold no value).
+ */
+export const columnMetrics = (
+  type: WritableType,
+  counts: ColumnCounter,
+  chunks: ReadonlyArray<{ readonly min: Uint8Array | undefined; readonly max: Uint8Array | undefined }>
+): ColumnMetrics => {
+  const codec = codecOf(type)
+  let min: unknown
+  let max: unknown
+  for (const chunk of chunks) {
+    if (chunk.min === undefined || chunk.max === undefined) continue
+    const lo = codec.decode(chunk.min)
+    const hi = codec.decode(chunk.max)
+    if (min === undefined || codec.compare(lo, min) < 0) min = lo
+    if (max === undefined || codec.compare(hi, max) > 0) max = hi
+  }
+  const base = { valueCount: counts.valueCount, nullCount: counts.nullCount, nanCount: counts.nanCount }
+  if (min === undefined || max === undefined) return { ...base, lower: undefined, upper: undefined }
+  if (type.kind === "string" || type.kind === "binary") {
+    const [lower, upper] = bytesBounds(type.kind === "string")(min as Uint8Array, max as Uint8Array)
+    return { ...base, lower, upper }
+  }
+  return { ...base, lower: codec.encode(min), upper: codec.encode(max) }
 }
