@@ -1,7 +1,7 @@
 import * as A from "apache-arrow"
 import * as Parquet from "parquet-wasm"
 import { describe, expect, it } from "vitest"
-import { chunkStatisticsOf } from "../../packages/adapters/src/iceberg/parquet-footer.ts"
+import { chunkStatisticsOf, chunkStatisticsOfTail } from "../../packages/adapters/src/iceberg/parquet-footer.ts"
 import { columnMetrics, makeCounter } from "../../packages/adapters/src/iceberg/stats.ts"
 
 // Column bounds (from the statistics of the Parquet column chunks) of string columns against a
@@ -36,6 +36,10 @@ describe("string column bounds", () => {
     )
     const groups = chunkStatisticsOf(file)!
     expect(groups.length).toBe(Math.ceil(10_000 / 1500))
+    // The same from the file streamed in small chunks (the footer spans many), and from too few of them.
+    const chunks = Array.from({ length: Math.ceil(file.length / 100) }, (_, k) => file.subarray(k * 100, (k + 1) * 100))
+    expect(chunkStatisticsOfTail(chunks)).toEqual(groups)
+    expect(chunkStatisticsOfTail(chunks.slice(-3))).toBeUndefined()
     const present = batches.flat().filter((v): v is string => v !== null).map((v) => Buffer.from(v, "utf8"))
     present.sort(Buffer.compare)
     // Values of at most 5 code points: no bound is truncated.

@@ -8,7 +8,7 @@ import type { EncodeJob, ParquetEncoder } from "./parquet-encoder.ts"
 import { workerParquetEncoder } from "./parquet-encoder-pool.ts"
 import { plainColumnsOf } from "./parquet-properties.ts"
 import type { ColumnSpec } from "./parquet-transfer.ts"
-import { chunkStatisticsOf } from "./parquet-footer.ts"
+import { chunkStatisticsOfTail } from "./parquet-footer.ts"
 import type { ColumnCounter, ColumnMetrics } from "./stats.ts"
 import { columnMetrics, makeCounter } from "./stats.ts"
 
@@ -119,10 +119,8 @@ export const makeDataFileWriter = (
 
     /** Statistics of each column chunk of a finished file, by row group; none when the footer was not kept whole. */
     const footerStatistics = (file: OpenFile) => {
-      const tail = file.tail.length === 1 ? file.tail[0]! : Buffer.concat(file.tail)
-      file.tail.length = 0
       try {
-        return chunkStatisticsOf(tail) ?? []
+        return chunkStatisticsOfTail(file.tail.splice(0)) ?? []
       } catch {
         return []
       }

@@ -148,3 +148,26 @@ export const chunkStatisticsOf = (tail: Uint8Array): Array<Array<ChunkStatistics
     })
   )
 }
+
+/**
+ * chunkStatisticsOf over the last chunks of a file as it was streamed: only the footer's own bytes
+ * (its length precedes the closing magic) are joined when it spans chunks. Undefined when the
+ * chunks do not hold the whole footer.
+ */
+export const chunkStatisticsOfTail = (chunks: ReadonlyArray<Uint8Array>): Array<Array<ChunkStatistics>> | undefined => {
+  const last = chunks.at(-1)
+  if (last === undefined || last.byteLength < 8) return undefined
+  const held = chunks.reduce((n, c) => n + c.byteLength, 0)
+  const needed = new DataView(last.buffer, last.byteOffset + last.byteLength - 8, 4).getUint32(0, true) + 8
+  if (needed > held) return undefined
+  if (needed <= last.byteLength) return chunkStatisticsOf(last.subarray(last.byteLength - needed))
+  const joined = new Uint8Array(needed)
+  let end = needed
+  for (let k = chunks.length - 1; k >= 0 && end > 0; k--) {
+    const chunk = chunks[k]!
+    const take = Math.min(end, chunk.byteLength)
+    joined.set(chunk.subarray(chunk.byteLength - take), end - take)
+    end -= take
+  }
+  return chunkStatisticsOf(joined)
+}
