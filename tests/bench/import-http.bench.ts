@@ -100,6 +100,10 @@ const importOnce = async (caller: Caller, file: ShapeFile, table: string) => {
   const uploadMs = performance.now() - started
   if (uploaded.status < 200 || uploaded.status > 299) throw new Error(`upload answered ${uploaded.status}: ${JSON.stringify(uploaded.body)}`)
   const id = uploaded.body.id as string
+  // The same work as the peer: the file read as the columns it has (the generator knows them).
+  const preview = await call(caller, "GET", `/api/v1/files/${id}/preview`)
+  const detected = (preview.body?.columns ?? []) as ReadonlyArray<unknown>
+  if (detected.length !== file.columns) throw new Error(`upload of ${file.shape} found ${detected.length} columns, the file has ${file.columns}`)
   const schema = await call(caller, "PUT", `/api/v1/files/${id}/schema`, { targetTableName: table, targetSchema: "bench" })
   if (schema.status !== 200) throw new Error(`PUT schema answered ${schema.status}: ${JSON.stringify(schema.body)}`)
   const importStarted = performance.now()

@@ -44,6 +44,15 @@ describe("CSV dialect detection", () => {
     expect(rows).toEqual([["Smith, John", 1], ["Doe, Jane", 2]])
   })
 
+  it("keeps double-quoted fields with commas whole when no other quote opens a field", async () => {
+    // A single quote never opens a field here, so its reading (9 fields in every record, as
+    // consistent as the real 7) must not win on field count.
+    const rows = Array.from({ length: 200 }, (_, i) => `${i + 1},"Rome, Grace",12.5,2023-02-04,"said ""foxtrot"" twice, then golf"`)
+    const profile = await profileText("quoted-commas.csv", `id,customer,amount,day,comment\n${rows.join("\n")}\n`)
+    expect(profile.columns.map((c) => c.name)).toEqual(["id", "customer", "amount", "day", "comment"])
+    expect(profile.previewRows[0]).toMatchObject({ customer: "Rome, Grace", comment: 'said "foxtrot" twice, then golf' })
+  })
+
   it("detects backslash-escaped quotes", async () => {
     const profile = await profileText("backslash.csv", '123|TEST7|text1\n345|TEST7|"text\\"2\\""\n567|TEST7|text3\n')
     expect(profile.readOptions["escape"]).toBe("\\")

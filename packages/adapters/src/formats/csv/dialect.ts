@@ -181,9 +181,18 @@ const spaceSeparated = (sample: string, newline: "\n" | "\r", atEof: boolean): C
   return undefined
 }
 
+/** Whether `quote` opens a field somewhere in the sample: right after a delimiter or at a line start. */
+const opensFields = (sample: string, delimiter: string, quote: string): boolean => {
+  for (let i = sample.indexOf(quote); i !== -1; i = sample.indexOf(quote, i + 1)) {
+    const before = i === 0 ? "\n" : sample[i - 1]
+    if (before === delimiter || before === "\n" || before === "\r") return true
+  }
+  return false
+}
+
 const chooseDialect = (sample: string, atEof: boolean, given: DialectChoice): CsvDialect => {
   const newline: "\n" | "\r" = sample.includes("\n") || !sample.includes("\r") ? "\n" : "\r"
-  let best: { dialect: CsvDialect; count: number; share: number } | undefined
+  let best: { dialect: CsvDialect; count: number; share: number; quoting: boolean } | undefined
   const delimiters = given.delimiter !== undefined ? [given.delimiter] : DELIMITERS
   const quotes = given.quote !== undefined ? [given.quote] : QUOTES
   for (const delimiter of delimiters) {
@@ -199,8 +208,14 @@ const chooseDialect = (sample: string, atEof: boolean, given: DialectChoice): Cs
       const { count, share } = modal(records)
       if (count < 2 && given.delimiter === undefined) continue
       const rounded = Math.round(share * 20) / 20
-      if (best === undefined || rounded > best.share || (rounded === best.share && count > best.count)) {
-        best = { dialect, count, share: rounded }
+      const quoting = quote !== "" && opensFields(sample, delimiter, quote)
+      // Equally consistent readings: the one whose quote really opens fields wins (a quote that
+      // never does would leave the delimiters inside quoted fields to split them), then more fields.
+      if (
+        best === undefined || rounded > best.share ||
+        (rounded === best.share && (quoting && !best.quoting || (quoting === best.quoting && count > best.count)))
+      ) {
+        best = { dialect, count, share: rounded, quoting }
       }
     }
   }
