@@ -326,7 +326,7 @@ export class ColumnInference {
     if (scale > this.maxScale) this.maxScale = scale
   }
 
-  /** classifyText's result for temporal text scanned as `kind`. */
+  /** What temporal text scanned as `kind` (with scanTemporal's orders and separator) tells. */
   private temporalOf(kind: number, orders: number, separator: number): void {
     if (!this.merge(CAT_TEMPORAL)) return
     this.orders &= orders
@@ -368,13 +368,7 @@ export class ColumnInference {
       this.category = CAT_STRING
       return
     }
-    if (!this.merge(CAT_TEMPORAL)) return
-    this.orders &= tOrders
-    this.separators |= 1 << (tSeparator & 7)
-    if (kind === TEMPORAL_DATE) this.hasDate = true
-    else if (kind === TEMPORAL_NAIVE) this.hasNaive = true
-    else this.hasZoned = true
-    if (this.orders === 0) this.category = CAT_STRING
+    this.temporalOf(kind, tOrders, tSeparator)
   }
 
   observe(v: unknown): void {
