@@ -1,3 +1,6 @@
+import { getHeapStatistics } from "node:v8"
+import { resourceLimits } from "node:worker_threads"
+import { FileReadError } from "./errors.ts"
 import type { TextLimits } from "./types.ts"
 
 /**
@@ -20,4 +23,21 @@ export const defaultTextLimits: TextLimits = {
   maxFieldChars: 16 * (1 << 20),
   maxRecordChars: 32 * (1 << 20),
   maxDepth: 64
+}
+
+/** A size in MiB, as limits are named in messages. */
+export const mib = (n: number) => `${Math.round(n / (1 << 20))} MiB`
+
+let heapLimitBytes: number | undefined
+const heapLimit = () => (heapLimitBytes ??= getHeapStatistics().heap_size_limit)
+
+/**
+ * Refuses an unfinished record that would take `bytes` of memory beyond the parser thread's heap
+ * cap. Running into V8's own limit instead is a race in Node that can abort the whole process
+ * rather than only this worker.
+ */
+export const refuseBeyondHeap = (bytes: number): void => {
+  if (bytes <= heapLimit()) return
+  const allowed = resourceLimits.maxOldGenerationSizeMb ?? Math.round(heapLimit() / (1 << 20))
+  throw new FileReadError("too-large", `reading the file needs more than the ${allowed} MB of memory allowed`)
 }

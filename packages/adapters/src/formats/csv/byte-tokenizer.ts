@@ -1,9 +1,8 @@
 import { isUtf8 } from "node:buffer"
 import { createReadStream } from "node:fs"
-import { getHeapStatistics } from "node:v8"
-import { resourceLimits } from "node:worker_threads"
 import { fieldText } from "../values/byte-grammar.ts"
 import { FileReadError } from "../errors.ts"
+import { mib, refuseBeyondHeap } from "../limits.ts"
 import { type CsvReadOptions, recordsBeforeData } from "../read-options.ts"
 import { InvalidText, readTextChunks, type TextEncoding } from "../text-encoding.ts"
 import type { ByteRange, CsvDialect, CsvLimits, CsvPart, ParserSettings } from "../types.ts"
@@ -45,10 +44,6 @@ const charsOf = (buf: Uint8Array, s: number, e: number): number => {
 
 /** Bytes an unfinished record may take per byte of it: the buffer doubles, and room to spare. */
 const BYTES_PER_HELD_BYTE = 4
-let heapLimitBytes: number | undefined
-const heapLimit = () => (heapLimitBytes ??= getHeapStatistics().heap_size_limit)
-
-const mib = (n: number) => `${Math.round(n / (1 << 20))} MiB`
 
 /**
  * What a first reading (a profile) also needs of the records, which an import does not: the
@@ -160,10 +155,7 @@ export class CsvByteTokenizer {
     if (rest > this.maxRecordBytes) this.recordTooLarge()
     // The unfinished record is held (and copied as the buffer grows) off the heap: it may take a
     // fraction of the worker's memory cap at most, as with the text tokenizer.
-    if (this.counts !== undefined && rest * BYTES_PER_HELD_BYTE > heapLimit()) {
-      const allowed = resourceLimits.maxOldGenerationSizeMb ?? Math.round(heapLimit() / (1 << 20))
-      throw new FileReadError("too-large", `reading the file needs more than the ${allowed} MB of memory allowed`)
-    }
+    if (this.counts !== undefined) refuseBeyondHeap(rest * BYTES_PER_HELD_BYTE)
     if (rest + chunk.length > this.buffer.length) {
       let size = this.buffer.length * 2
       while (size < rest + chunk.length) size *= 2

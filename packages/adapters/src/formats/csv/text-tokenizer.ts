@@ -1,16 +1,12 @@
-import { getHeapStatistics } from "node:v8"
-import { resourceLimits } from "node:worker_threads"
 import { FileReadError } from "../errors.ts"
+import { mib, refuseBeyondHeap } from "../limits.ts"
 import type { ColumnarBatch, CsvDialect, CsvLimits } from "../types.ts"
 
 const CR = 13
 
-const mib = (chars: number) => `${Math.round(chars / (1 << 20))} MiB`
 
 /** Heap an unfinished record may take per character: up to 2 bytes each, twice while a chunk joins it, and room to spare. */
 const BYTES_PER_HELD_CHAR = 8
-let heapLimitBytes: number | undefined
-const heapLimit = () => (heapLimitBytes ??= getHeapStatistics().heap_size_limit)
 
 /**
  * Streaming CSV tokenizer over decoded text chunks, writing fields straight into column-major
@@ -229,13 +225,8 @@ export class CsvTokenizer {
     if (rest > this.limits.maxRecordChars) {
       this.fail("too-large", `the record starting on line ${this.line} is larger than ${mib(this.limits.maxRecordChars)}`)
     }
-    // The unfinished record is copied whole each time a chunk joins it: it may hold a fraction of
-    // the heap at most. Running into V8's own limit instead is a race in Node that can abort the
-    // whole process rather than only this worker.
-    if (rest * BYTES_PER_HELD_CHAR > heapLimit()) {
-      const allowed = resourceLimits.maxOldGenerationSizeMb ?? Math.round(heapLimit() / (1 << 20))
-      this.fail("too-large", `reading the file needs more than the ${allowed} MB of memory allowed`)
-    }
+    // The unfinished record is copied whole each time a chunk joins it: it may hold a fraction of the heap at most.
+    refuseBeyondHeap(rest * BYTES_PER_HELD_CHAR)
     this.pending = recordStart === 0 ? buf : buf.slice(recordStart)
   }
 
