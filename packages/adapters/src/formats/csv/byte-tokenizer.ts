@@ -338,7 +338,11 @@ export class CsvByteTokenizer {
       grown.set(this.unescaped.subarray(0, this.unescapedLength))
       this.unescaped = grown
     }
-    this.unescaped.set(buf.subarray(from, to), this.unescapedLength)
+    const out = this.unescaped
+    // Most pieces are a few bytes (between doubled quotes): copied by hand, as a view per piece
+    // (subarray) would put an object on the heap for each one.
+    if (to - from > 64) out.set(buf.subarray(from, to), this.unescapedLength)
+    else for (let k = from, at = this.unescapedLength; k < to; k++, at++) out[at] = buf[k]!
     this.unescapedLength = need
   }
 
