@@ -177,4 +177,31 @@ export const jobQueueContract = <E>(name: string, queue: Layer.Layer<JobQueue | 
         assert.strictEqual(record.leaseOwner, "thief")
         assert.isTrue(yield* leases.complete(stolen!, "thief"))
       }))
+
+    it.effect("an idle worker starts a job enqueued by its process at once, not at its next poll", () =>
+      Effect.gen(function*() {
+        const jobs = yield* JobQueue
+        const tenant = newTenant()
+        const started = yield* Deferred.make<void>()
+        const worker = yield* runWorker({ owner: "worker-idle", pollInterval: "1 hour", leaseDuration: "5 seconds" }).pipe(
+          Effect.provideService(JobHandlers, JobHandlers.of({ run: (job) => job.tenantId === tenant ? Deferred.succeed(started, undefined) : Effect.void })),
+          Effect.forkChild
+        )
+        // The worker's first claim finds nothing: it waits (an hour at most).
+        yield* Effect.sleep("100 millis")
+        yield* jobs.enqueue("import", tenant, "ref-wake")
+        const waited = yield* Deferred.await(started).pipe(Effect.timeoutOption("20 seconds"))
+        yield* Fiber.interrupt(worker)
+        assert.isTrue(Option.isSome(waited), "the job was not started before the worker's next poll")
+      }))
+
+    it.effect("awaitEnqueued returns after its timeout when nothing is enqueued", () =>
+      Effect.gen(function*() {
+        const leases = yield* JobLeases
+        // A signal left by an earlier test's enqueue is consumed first.
+        yield* leases.awaitEnqueued(Duration.zero)
+        const started = Date.now()
+        yield* leases.awaitEnqueued(Duration.millis(150))
+        assert.isAtLeast(Date.now() - started, 140)
+      }))
   })

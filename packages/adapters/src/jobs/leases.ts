@@ -1,5 +1,5 @@
 import type { Job, JobKind, TenantId } from "@ingest/domain"
-import { Context, type DateTime, type Duration, Effect, type Option } from "effect"
+import { Context, type DateTime, Duration, Effect, type Option, Queue } from "effect"
 
 // The store side of background jobs: what a worker needs from a queue (PostgreSQL in
 // production, memory in tests). A claim makes a job `running` for one owner until `leaseUntil`;
@@ -40,6 +40,11 @@ export class JobLeases extends Context.Service<JobLeases, {
   get(id: string): Effect.Effect<Option.Option<JobRecord>>
   /** How much work the queue holds (all processes), for metrics. */
   depth(): Effect.Effect<QueueDepth>
+  /**
+   * Waits until a job is enqueued through this process, or `timeout` has passed (jobs enqueued
+   * by other processes are found by the next claim), so that a worker starts local work at once.
+   */
+  awaitEnqueued(timeout: Duration.Duration): Effect.Effect<void>
 }>()("ingest/JobLeases") {}
 
 export interface QueueDepth {
@@ -87,3 +92,14 @@ export const jobOf = (record: Pick<JobRecord, "id" | "kind" | "tenantId" | "refI
   refId: record.refId,
   attempt: record.attempt
 })
+
+/**
+ * What tells a waiting worker of this process that a job was just enqueued: `enqueued` after
+ * the job is stored, `awaitEnqueued` for the worker (a sliding queue of one: a burst of
+ * enqueues wakes it once, and one that came while it was busy wakes its next wait at once).
+ */
+export const makeEnqueueSignal = Effect.map(Queue.sliding<void>(1), (signal) => ({
+  enqueued: Queue.offer(signal, undefined).pipe(Effect.asVoid),
+  awaitEnqueued: (timeout: Duration.Duration): Effect.Effect<void> =>
+    Effect.raceFirst(Queue.take(signal), Effect.sleep(timeout)).pipe(Effect.asVoid)
+}))

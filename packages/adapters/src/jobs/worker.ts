@@ -16,7 +16,7 @@ export interface WorkerOptions {
   readonly owner?: string | undefined
   /** Jobs run at the same time. */
   readonly concurrency?: number | undefined
-  /** Wait between claims when there is nothing to do. */
+  /** Wait between claims when there is nothing to do (a job enqueued by this process ends it at once). */
   readonly pollInterval?: Duration.Input | undefined
   /** How long a claim lasts without renewal; renewed every third of it while the handler runs. */
   readonly leaseDuration?: Duration.Input | undefined
@@ -126,6 +126,6 @@ export const runWorker = (options: WorkerOptions = {}): Effect.Effect<never, nev
       const claimedAll = yield* round
       // A full batch suggests more work waiting: claim again at once if a slot is free.
       if (claimedAll > 0 && (yield* Ref.get(running)) < concurrency) continue
-      yield* Effect.raceFirst(Effect.sleep(pollInterval), Queue.take(slotFreed))
+      yield* Effect.raceFirst(leases.awaitEnqueued(pollInterval), Queue.take(slotFreed))
     }
   }).pipe(Effect.scoped)

@@ -1,7 +1,7 @@
 import { JobQueue } from "@ingest/domain"
 import type { Job, TenantId } from "@ingest/domain"
 import { Clock, Context, DateTime, Duration, Effect, Layer, Option, Ref } from "effect"
-import { JobLeases, jobOf, type JobRecord, queueDepthOf, validateEnqueue } from "../jobs/leases.ts"
+import { JobLeases, jobOf, type JobRecord, makeEnqueueSignal, queueDepthOf, validateEnqueue } from "../jobs/leases.ts"
 
 // The in-memory twin of the PostgreSQL queue: the same claim rule (queued and due, or running
 // with an expired lease; oldest first), the same owner/attempt guards. Time comes from the
@@ -14,6 +14,7 @@ const byAge = (a: JobRecord, b: JobRecord) =>
 
 const make = Effect.gen(function*() {
   const jobs = yield* Ref.make(new Map<string, JobRecord>())
+  const signal = yield* makeEnqueueSignal
   const now = Clock.currentTimeMillis
 
   /** Applies `change` when the job is still running under this owner and attempt. */
@@ -48,6 +49,7 @@ const make = Effect.gen(function*() {
           updatedAt: at
         }
         yield* Ref.update(jobs, (map) => new Map(map).set(id, record))
+        yield* signal.enqueued
         return id
       })
   })
@@ -102,7 +104,8 @@ const make = Effect.gen(function*() {
             count: 1,
             ageSeconds: Math.max(0, (millis - DateTime.toEpochMillis(r.createdAt)) / 1000)
           })))
-        )))
+        ))),
+    awaitEnqueued: signal.awaitEnqueued
   })
 
   return { queue, leases }

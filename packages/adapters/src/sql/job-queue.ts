@@ -2,7 +2,7 @@ import { JobQueue } from "@ingest/domain"
 import type { Job, JobKind, TenantId } from "@ingest/domain"
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { JobLeases, type JobRecord, type JobStatus, queueDepthOf, validateEnqueue } from "../jobs/leases.ts"
+import { JobLeases, type JobRecord, type JobStatus, makeEnqueueSignal, queueDepthOf, validateEnqueue } from "../jobs/leases.ts"
 import { canonicalId, dateTimeOf, dateTimeOrNullOf, type Row, stringOrNullOf } from "./rows.ts"
 
 // The durable queue in the service database. Claims are one statement:
@@ -34,6 +34,7 @@ const recordFromRow = (row: Row): JobRecord => ({
 
 const make = Effect.gen(function*() {
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+  const signal = yield* makeEnqueueSignal
 
   const queue = JobQueue.of({
     enqueue: (kind, tenantId, refId) =>
@@ -42,6 +43,7 @@ const make = Effect.gen(function*() {
         const id = crypto.randomUUID()
         yield* sql`INSERT INTO jobs (id, kind, tenant_id, ref_id, status)
           VALUES (${id}, ${kind}, ${canonicalId(tenantId)}, ${refId}, 'queued')`
+        yield* signal.enqueued
         return id
       }).pipe(Effect.orDie, Effect.withSpan("JobQueueSql.enqueue"))
   })
@@ -106,7 +108,8 @@ const make = Effect.gen(function*() {
           })))
         ),
         Effect.orDie
-      )
+      ),
+    awaitEnqueued: signal.awaitEnqueued
   })
 
   return { queue, leases }
