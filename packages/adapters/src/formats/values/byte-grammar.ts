@@ -66,6 +66,33 @@ export const plainIntegerOfField = (buf: Uint8Array, s: number, e: number): numb
   return negative ? (value === 0 ? 0 : -value) : value
 }
 
+/**
+ * Plain decimal digits with an optional minus, 16 to 18 digits, no leading zero (beyond what a
+ * double holds, within 64 bits): written to `words[at]`, `words[at + 1]` as a two's complement
+ * 64-bit integer, low word first; false for anything else.
+ */
+export const plainInt64OfField = (buf: Uint8Array, s: number, e: number, words: Uint32Array, at: number): boolean => {
+  const negative = buf[s] === MINUS
+  const k = negative ? s + 1 : s
+  const digits = e - k
+  if (digits < 16 || digits > 18 || buf[k] === 48) return false
+  // value = high × 10^9 + low, high < 10^9 and low < 10^9.
+  const high = digitsAt(buf, k, digits - 9)
+  const low = digitsAt(buf, e - 9, 9)
+  if (high < 0 || low < 0) return false
+  // value = q × 512 + r with q = high × 1953125 + ⌊low / 512⌋ (below 2^52) and r < 512 (10^9 = 1953125 × 512).
+  const q = high * 1953125 + Math.floor(low / 512)
+  let lo = (Math.imul(high, 1_000_000_000) + low) >>> 0
+  let hi = Math.floor(q / 8388608) >>> 0
+  if (negative) {
+    lo = (~lo + 1) >>> 0
+    hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0
+  }
+  words[at] = lo
+  words[at + 1] = hi
+  return true
+}
+
 /** Outcome of plainUnscaledOfField for a value with too many integer digits for the column. */
 export const OUT_OF_RANGE = "out of range"
 

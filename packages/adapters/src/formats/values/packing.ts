@@ -18,6 +18,7 @@ import {
   OUT_OF_RANGE,
   plainBooleanOfField,
   plainDateOfField,
+  plainInt64OfField,
   plainIntegerOfField,
   plainTimestampOfField,
   plainUnscaledOfField
@@ -221,6 +222,7 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
               words[rows * 2 + 1] = Math.floor(plain / twoPow32) >>> 0
               continue
             }
+            if (integer && plainInt64OfField(fieldBytes, fieldStart, fieldEnd, words, rows * 2)) continue
             const v = fieldString()
             put(integer ? integerOf(v) : timestampMicrosFromText(v, order, zoned), i, v)
           }
