@@ -270,7 +270,7 @@ export class ColumnInference {
     const length = e - s
     const c0 = buf[s]!
     if ((c0 >= 48 && c0 <= 57) || c0 === 45) {
-      // [-](0|[1-9][0-9]*)[.[0-9]+], at most 15 digits: an integer or a decimal that a double holds.
+      // [-](0|[1-9][0-9]*)[.[0-9]+]: an integer of at most 18 digits (always a 64-bit one), or a decimal.
       let k = c0 === 45 ? s + 1 : s
       const intStart = k
       while (k < e && buf[k]! >= 48 && buf[k]! <= 57) k++
@@ -278,7 +278,7 @@ export class ColumnInference {
       if (intLen > 0 && !(intLen > 1 && buf[intStart] === 48)) {
         const zeroInt = intLen === 1 && buf[intStart] === 48
         if (k === e) {
-          if (intLen > 15) return false
+          if (intLen > 18) return false
           if (this.merge(CAT_NUM)) this.numberOf(NUM_INTEGER, zeroInt ? 0 : intLen, 0, zeroInt ? 0 : intLen)
           return true
         }
@@ -286,7 +286,7 @@ export class ColumnInference {
           const fracStart = ++k
           while (k < e && buf[k]! >= 48 && buf[k]! <= 57) k++
           const scale = k - fracStart
-          if (k === e && scale > 0 && intLen + scale <= 15) {
+          if (k === e && scale > 0) {
             let significant = intLen + scale
             if (zeroInt) {
               let z = fracStart
