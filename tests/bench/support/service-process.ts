@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { readdirSync, readFileSync } from "node:fs"
+import { appendFileSync, readdirSync, readFileSync } from "node:fs"
 import * as FsPromises from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -60,7 +60,11 @@ export const startServiceProcess = async (env: Record<string, string> = {}): Pro
   const port = await freePort()
   const { env: scriptEnv, nodeFlags, entry } = startCommand()
   let output = ""
-  const child = spawn(process.execPath, [...nodeFlags, entry], {
+  // For looking inside: BENCH_SERVICE_NODE_FLAGS adds Node flags (`--cpu-prof --cpu-prof-dir=DIR`
+  // profiles every thread, `--trace-gc` logs collections), BENCH_SERVICE_LOG=FILE keeps its output.
+  const extraFlags = (process.env["BENCH_SERVICE_NODE_FLAGS"] ?? "").split(" ").filter((f) => f !== "")
+  const log = process.env["BENCH_SERVICE_LOG"]
+  const child = spawn(process.execPath, [...nodeFlags, ...extraFlags, entry], {
     cwd: root,
     env: {
       ...process.env,
@@ -77,6 +81,7 @@ export const startServiceProcess = async (env: Record<string, string> = {}): Pro
   })
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8000)
+    if (log !== undefined) appendFileSync(log, chunk)
   }
   child.stdout!.on("data", keep)
   child.stderr!.on("data", keep)
