@@ -1,7 +1,10 @@
+import { readlinkSync } from "node:fs"
+import { setPriority } from "node:os"
 import type { Worker } from "node:worker_threads"
 
 // The service's worker threads (parsers, Parquet encoders) by role, so that their memory can be
-// inspected while they run: each thread has its own heap, which the main thread's figures omit.
+// inspected while they run: each thread has its own heap, which the main thread's figures omit;
+// and the lower scheduling priority of bulk work.
 
 const threads = new Map<Worker, string>()
 
@@ -29,4 +32,23 @@ export const threadMemory = async (): Promise<Array<ThreadMemory>> => {
     )
   )
   return memories.filter((memory) => memory !== undefined)
+}
+
+/** Nice value of bulk work (parser threads): below the service thread and the Parquet encoder. */
+export const BULK_NICENESS = 10
+
+/**
+ * Lowers the scheduling priority of the calling thread (Linux: a thread has its own nice value,
+ * set through its thread id), so that under contention for the cores the service thread (API
+ * requests) and the Parquet encoder (which bounds an import) get them first; the thread still
+ * takes every idle core. Elsewhere, or when refused, nothing changes.
+ */
+export const lowerThreadPriority = (): void => {
+  if (process.platform !== "linux") return
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").at(-1))
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, BULK_NICENESS)
+  } catch {
+    // not permitted, or no /proc: the thread keeps its priority
+  }
 }

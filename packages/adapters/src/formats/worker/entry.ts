@@ -1,5 +1,6 @@
 import type { ColumnBatch } from "@ingest/domain"
 import { parentPort } from "node:worker_threads"
+import { lowerThreadPriority } from "../../threads.ts"
 import { describeError } from "../errors.ts"
 import { profileFile, readFile, scanCsvRange } from "../file-jobs.ts"
 import { transferablesOf } from "../values/packing.ts"
@@ -11,6 +12,7 @@ import type { WorkerRequest, WorkerResponse } from "./protocol.ts"
  */
 const port = parentPort
 if (port === null) throw new Error("worker.ts must run in a worker thread")
+lowerThreadPriority()
 
 interface ActiveRead {
   credits: number
