@@ -146,6 +146,28 @@ describe("CSV read from bytes", () => {
     expect(() => latin1.next(true)).toThrow(/not valid utf-8/)
   })
 
+  it("a first reading counts an unfinished record's characters as its bytes come, refusing it only past the limit", () => {
+    const dialect = dialects[0]!.dialect
+    const small = { maxFieldChars: 1000, maxRecordChars: 100 }
+    // 3 bytes, 1 character each: 150 bytes of 50 characters stay within 100 characters.
+    const within = new CsvByteTokenizer(dialect, 2, 8, small, false, 0, { headerRecords: 0 })
+    const record = Buffer.from(`1,"${"€".repeat(48)}"\n`)
+    for (let at = 0; at < record.length; at += 7) {
+      within.push(record.subarray(at, at + 7))
+      while (within.next(false) !== undefined);
+    }
+    expect(within.next(true)).toBeUndefined()
+    // The same in 7-byte pieces, but 120 characters: refused once they are counted, naming its line.
+    const beyond = new CsvByteTokenizer(dialect, 2, 8, small, false, 0, { headerRecords: 0 })
+    const long = Buffer.from(`1,x\n2,"${"€".repeat(120)}"\n`)
+    expect(() => {
+      for (let at = 0; at < long.length; at += 7) {
+        beyond.push(long.subarray(at, at + 7))
+        while (beyond.next(false) !== undefined);
+      }
+    }).toThrow(/record starting on line 2 is larger than/)
+  })
+
   it("counts the same lines, short and long records and header rows on a first reading", () => {
     for (const { name, dialect, eol } of dialects) {
       for (let seed = 1; seed <= 25; seed++) {

@@ -99,6 +99,8 @@ export class CsvByteTokenizer {
   private readonly limits: CsvLimits
   /** Where the record being read starts (for messages). */
   private recordStart = 0
+  /** A first reading: the unfinished record held beyond the limit in bytes (file offsets), and its characters so far. */
+  private held = { start: -1, countedTo: 0, chars: 0 }
 
   constructor(
     dialect: CsvDialect,
@@ -307,7 +309,12 @@ export class CsvByteTokenizer {
   private recordTooLarge(): void {
     if (this.counts === undefined) this.tooLarge("a record", this.maxRecordBytes)
     const max = this.limits.maxRecordChars
-    if (charsOf(this.buffer, this.pos, this.filled) > max) {
+    // The unfinished record only grows between calls: its characters are counted once, as they come.
+    const start = this.offset + this.pos
+    if (start !== this.held.start) this.held = { start, countedTo: start, chars: 0 }
+    this.held.chars += charsOf(this.buffer, this.held.countedTo - this.offset, this.filled)
+    this.held.countedTo = this.offset + this.filled
+    if (this.held.chars > max) {
       throw new FileReadError("too-large", `the record starting on line ${this.counts.line} is larger than ${mib(max)}`)
     }
   }
