@@ -182,7 +182,7 @@ const main = async () => {
   console.log(`load average at start: ${loadAverage()}`)
   console.log(`machine: ${Os.cpus().length} CPUs (${Os.cpus()[0]?.model ?? "?"}), ${fmt(Os.totalmem() / 1024 ** 3, 1)} GiB RAM, node ${process.version}`)
   console.log(`service: node ${nodeFlags.join(" ")} packages/http/src/main.ts with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")} (as npm start), ` +
-    `one child process per database; RSS = its whole process tree, sampled every 50 ms`)
+    `one child process per database and shape; RSS = its whole process tree, sampled every 50 ms`)
   console.log(`upload client: ${uploadClient}`)
   console.log(`peer: DuckDB ${withDuckDb ? "COPY (SELECT * FROM read_csv_auto(file)) TO parquet (COMPRESSION zstd), SET threads = 2, in a child process, right after each import" : "skipped"}`)
   const files: Array<ShapeFile> = []
@@ -198,15 +198,21 @@ const main = async () => {
   try {
     for (const db of dbs) {
       const database = db === "postgres" ? createTestDatabase("bench") : undefined
-      const service = await startServiceProcess(database === undefined ? {} : { DATABASE_URL: database.url })
-      console.log(`\n${db}: service pid ${service.pid} on ${service.baseUrl}` + (database === undefined ? " (embedded PGlite under its data dir)" : ` (database ${database.name}, dropped afterwards)`))
       try {
-        for (const file of files) rows.push(await benchShape(service, db, file, outDir))
-        if (concurrent > 0 && db === dbs[0]) {
-          concurrentResult = await benchConcurrent(service, files[0]!, concurrent)
+        // A fresh service per shape: its peak RSS is that shape's own, not what an earlier one left
+        // (heaps and wasm memories keep their high-water marks).
+        for (const file of files) {
+          const service = await startServiceProcess(database === undefined ? {} : { DATABASE_URL: database.url })
+          console.log(`\n${db}, ${file.shape}: service pid ${service.pid} on ${service.baseUrl}` +
+            (database === undefined ? " (embedded PGlite under its data dir)" : ` (database ${database.name}, dropped afterwards)`))
+          try {
+            rows.push(await benchShape(service, db, file, outDir))
+            if (concurrent > 0 && db === dbs[0] && file === files[0]) concurrentResult = await benchConcurrent(service, file, concurrent)
+          } finally {
+            await service.stop()
+          }
         }
       } finally {
-        await service.stop()
         database?.drop()
       }
     }
