@@ -6,7 +6,6 @@ import type { ColumnHint } from "../read-options.ts"
 import type { DeclaredType } from "../types.ts"
 import {
   DOUBLE_SAFE_DIGITS,
-  fitsDouble,
   isNullToken,
   NUM_DECIMAL,
   NUM_FLOAT,
@@ -21,6 +20,7 @@ import {
   scannedInt64,
   scannedIntDigits,
   scannedScale,
+  scannedSignificant,
   scanTemporal,
   type DateOrder,
   TEMPORAL_DATE,
@@ -279,7 +279,7 @@ export class ColumnInference {
         const zeroInt = intLen === 1 && buf[intStart] === 48
         if (k === e) {
           if (intLen > 18) return false
-          if (this.merge(CAT_NUM)) this.numberOf(NUM_INTEGER, zeroInt ? 0 : intLen, 0, zeroInt ? 0 : intLen)
+          if (this.merge(CAT_NUM)) this.numberOf(NUM_INTEGER, true, zeroInt ? 0 : intLen, 0, zeroInt ? 0 : intLen)
           return true
         }
         if (buf[k] === 46) {
@@ -293,7 +293,7 @@ export class ColumnInference {
               while (z < e && buf[z] === 48) z++
               significant = e - z
             }
-            if (this.merge(CAT_NUM)) this.numberOf(NUM_DECIMAL, zeroInt ? 0 : intLen, scale, significant)
+            if (this.merge(CAT_NUM)) this.numberOf(NUM_DECIMAL, true, zeroInt ? 0 : intLen, scale, significant)
             return true
           }
           return false
@@ -318,12 +318,21 @@ export class ColumnInference {
     return false
   }
 
-  /** classifyText's result for a number scanned as `kind` (scanNumber's figures given). */
-  private numberOf(kind: number, intDigits: number, scale: number, significant: number): void {
-    if (kind !== NUM_INTEGER) this.allInt = false
-    if (this.doubleOk && significant > DOUBLE_SAFE_DIGITS) this.doubleOk = false
+  /**
+   * What a number scanned as `kind` tells (scanNumber's figures: whether an integer fits 64 bits,
+   * its integer digits, scale and significant digits), read from text or from bytes.
+   */
+  private numberOf(kind: number, int64: boolean, intDigits: number, scale: number, significant: number): void {
+    if (kind !== NUM_INTEGER || !int64) this.allInt = false
+    if (kind === NUM_FLOAT) this.decimalOk = false
+    else if (this.doubleOk && significant > DOUBLE_SAFE_DIGITS) this.doubleOk = false
     if (intDigits > this.maxIntDigits) this.maxIntDigits = intDigits
     if (scale > this.maxScale) this.maxScale = scale
+  }
+
+  /** numberOf with the figures scanNumber left for the text it scanned last. */
+  private numberText(kind: number): void {
+    this.numberOf(kind, scannedInt64, scannedIntDigits, scannedScale, scannedSignificant)
   }
 
   /** What temporal text scanned as `kind` (with scanTemporal's orders and separator) tells. */
@@ -352,14 +361,6 @@ export class ColumnInference {
       return
     }
     this.temporalText(s)
-  }
-
-  private numberText(kind: number): void {
-    if (kind !== NUM_INTEGER || !scannedInt64) this.allInt = false
-    if (kind === NUM_FLOAT) this.decimalOk = false
-    if (this.doubleOk && !fitsDouble(kind)) this.doubleOk = false
-    if (scannedIntDigits > this.maxIntDigits) this.maxIntDigits = scannedIntDigits
-    if (scannedScale > this.maxScale) this.maxScale = scannedScale
   }
 
   private temporalText(s: string): void {
