@@ -216,10 +216,6 @@ export const parseDoubleText = (s: string): number | undefined => {
   return Number(s.trim())
 }
 
-/** Whether numeric text may be stored as DOUBLE without changing its digits. */
-export const fitsDouble = (kind: number): boolean =>
-  kind === NUM_FLOAT || (kind !== NUM_NONE && scannedSignificant <= DOUBLE_SAFE_DIGITS)
-
 /** BOOLEAN from text: `true`/`false` in any letter case. */
 export const parseBooleanText = (s: string): boolean | undefined => {
   if (s.length < 4 || s.length > 12) return undefined
