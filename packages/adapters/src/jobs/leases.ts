@@ -1,5 +1,5 @@
 import type { Job, JobKind, TenantId } from "@ingest/domain"
-import { Context, type DateTime, Duration, Effect, type Option, Queue } from "effect"
+import { Context, type DateTime, type Duration, Effect, type Option, Queue } from "effect"
 
 // The store side of background jobs: what a worker needs from a queue (PostgreSQL in
 // production, memory in tests). A claim makes a job `running` for one owner until `leaseUntil`;
