@@ -8,7 +8,7 @@ import {
 } from "@ingest/adapters/engine/index"
 import { PgClient } from "@effect/sql-pg"
 import type { Connection, DiscoveredStream, Source, SyncMode } from "@ingest/domain"
-import { ConnectionId } from "@ingest/domain"
+import { ConnectionId, InfrastructureError } from "@ingest/domain"
 import { Deferred, Effect, Exit, Fiber, Option, Redacted } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
@@ -311,6 +311,21 @@ describe("local engine: postgres sync failures and cancellation", () => {
       open = await copies()
     }
     expect(open).toBe(0)
+  })
+
+  it("a storage or catalog outage while writing fails the sync naming the dependency, nothing internal", async () => {
+    const { connection, memory, state } = setup("FULL_REFRESH", [items])
+    const failingWith = (error: InfrastructureError) => ({ ...memory.writer, write: () => Effect.fail(error) })
+    const outage = new InfrastructureError({ reason: "PUT http://10.0.0.9:9000/bucket/key: ECONNREFUSED", unreachable: "object storage" })
+    const stopped = await run(Effect.flip(runLocalSync(input(connection, failingWith(outage), state))))
+    expect(stopped.message).toBe(`${items}: Object storage was unreachable, so the sync could not finish; run it again once object storage is back`)
+    const catalogDown = new InfrastructureError({ reason: "POST http://10.0.0.9:8181/v1/tables: 503", unreachable: "catalog" })
+    const noCatalog = await run(Effect.flip(runLocalSync(input(connection, failingWith(catalogDown), state))))
+    expect(noCatalog.message).toBe(`${items}: The Iceberg catalog was unreachable, so the sync could not finish; run it again once the catalog is back`)
+    // Any other failure of the writer is described.
+    const broken = new InfrastructureError({ reason: "data file x.parquet: stored 10 bytes, wrote 12" })
+    const failed = await run(Effect.flip(runLocalSync(input(connection, failingWith(broken), state))))
+    expect(failed.message).toBe(`${items}: writing the table failed: data file x.parquet: stored 10 bytes, wrote 12`)
   })
 
   it("fails with the reason when a table was dropped after discovery", async () => {

@@ -62,6 +62,12 @@ export class UnreadableFile extends Schema.TaggedError<UnreadableFile>()("Unread
 export const UnreachableDependency = Schema.Literals(["object storage", "catalog"])
 export type UnreachableDependency = typeof UnreachableDependency.Type
 
+/** What a FAILED import or sync says when a dependency's outage stopped it: the dependency, nothing internal. */
+export const outageReason = (dependency: UnreachableDependency, job: "import" | "sync"): string =>
+  dependency === "catalog"
+    ? `The Iceberg catalog was unreachable, so the ${job} could not finish; run it again once the catalog is back`
+    : `Object storage was unreachable, so the ${job} could not finish; run it again once object storage is back`
+
 /**
  * Storage, catalog or database failure that the caller cannot fix. `unreachable` names the
  * dependency when it did not answer (refused or lost connection, timeout, 502/503/504): the same

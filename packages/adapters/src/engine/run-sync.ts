@@ -1,5 +1,5 @@
 import type { Connection, DiscoveredStream, Source, Sync } from "@ingest/domain"
-import { sanitizeIdentifier, TableWriter, uniqueIdentifiers } from "@ingest/domain"
+import { outageReason, sanitizeIdentifier, TableWriter, uniqueIdentifiers } from "@ingest/domain"
 import { Effect, Result, Stream } from "effect"
 import type { FormatReaderService } from "./local-engine.ts"
 import { parsePostgresConfig } from "./postgres/config.ts"
@@ -147,7 +147,9 @@ export const runLocalSync = (input: LocalSyncInput): Effect.Effect<LocalSyncResu
       })).pipe(
         Effect.catchTags({
           Invalid: (e) => Effect.fail(failure(e.reason)),
-          InfrastructureError: (e) => Effect.fail(failure(`writing the table failed: ${e.reason}`))
+          // An outage is named, not described: its reason may hold hosts, keys and SDK errors.
+          InfrastructureError: (e) =>
+            Effect.fail(failure(e.unreachable !== undefined ? outageReason(e.unreachable, "sync") : `writing the table failed: ${e.reason}`))
         })
       )
     }

@@ -2,8 +2,7 @@ import { Clock, Context, DateTime, Effect, Layer, Metric, Option, Ref, Stream } 
 import { canAppend, describeType } from "../append.ts"
 import type { Column } from "../columns.ts"
 import { isIdentifier, sanitizeIdentifier } from "../columns.ts"
-import { Conflict, Invalid, NotFound, UnreadableFile } from "../errors.ts"
-import type { UnreachableDependency } from "../errors.ts"
+import { Conflict, Invalid, NotFound, outageReason, UnreadableFile } from "../errors.ts"
 import type { DialectOverride, FileImport } from "../file-import.ts"
 import { FileId as FileIdSchema } from "../ids.ts"
 import { importBytesTotal, importDuration, importRowsTotal, importsTotal } from "../metrics.ts"
@@ -264,12 +263,6 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
       return next
     })
 
-    /** What a FAILED import says when a dependency's outage stopped it: the dependency, nothing internal. */
-    const outageReason = (dependency: UnreachableDependency) =>
-      dependency === "catalog"
-        ? "The Iceberg catalog was unreachable, so the import could not finish; run it again once the catalog is back"
-        : "Object storage was unreachable, so the import could not finish; run it again once object storage is back"
-
     const fail = (file: FileImport, reason: string) =>
       DateTime.now.pipe(
         Effect.flatMap((now) => files.update({ ...file, status: "FAILED", error: reason, updatedAt: now, completedAt: now }))
@@ -333,7 +326,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
         return yield* fail(
           file,
           failure._tag === "InfrastructureError" && failure.unreachable !== undefined
-            ? outageReason(failure.unreachable)
+            ? outageReason(failure.unreachable, "import")
             : failure.message
         )
       }
