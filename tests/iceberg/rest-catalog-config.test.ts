@@ -188,7 +188,7 @@ describe("readiness", () => {
     return settings
   }
 
-  it("fails, naming why, when the catalog does not answer in time or refuses the connection", async () => {
+  it("fails, naming why without internals (path, socket codes), when the catalog does not answer in time or refuses the connection", async () => {
     const silent = createServer(() => {
       // never answers
     })
@@ -196,13 +196,13 @@ describe("readiness", () => {
     const port = (silent.address() as AddressInfo).port
     try {
       const timedOut = await Effect.runPromise(Effect.flip(makeRestCatalog(settingsFor(`http://127.0.0.1:${port}`), { tempDir: "/tmp" }).ready))
-      expect(timedOut).toBe("GET /v1/config: no answer in time")
+      expect(timedOut).toBe("no answer in time")
     } finally {
       silent.closeAllConnections()
       await new Promise<void>((resolve) => silent.close(() => resolve()))
     }
     const refused = await Effect.runPromise(Effect.flip(makeRestCatalog(settingsFor(`http://127.0.0.1:${port}`), { tempDir: "/tmp" }).ready))
-    expect(refused).toMatch(/^GET \/v1\/config: .*ECONNREFUSED/)
+    expect(refused).toBe("unreachable")
     expect(refused).not.toContain("readiness-token")
   })
 })

@@ -218,6 +218,6 @@ describe("imports and syncs through a REST catalog", () => {
     await proxy.stop()
     const down = await fetch(`${replicas[0]!.baseUrl}/health/ready`)
     expect(down.status).toBe(503)
-    expect(await down.json()).toMatchObject({ status: "DOWN", reason: expect.stringMatching(/^catalog: GET \/v1\/config: .*ECONNREFUSED/) })
+    expect(await down.json()).toMatchObject({ status: "DOWN", reason: "catalog: unreachable" })
   })
 })

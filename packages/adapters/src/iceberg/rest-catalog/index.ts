@@ -64,10 +64,10 @@ export const makeRestCatalog = (
     path: "/v1/config",
     query: staticWarehouse === undefined ? undefined : { warehouse: staticWarehouse }
   }).pipe(
-    Effect.mapError((error) => error.reason),
-    Effect.flatMap((response) =>
-      response.status === 200 ? Effect.void : Effect.fail(`GET /v1/config answered ${response.status}`)
-    )
+    // Readiness is answered to anyone: it names the outage, the details (URL, socket error) go to the debug log.
+    Effect.tapError((error) => Effect.logDebug("catalog readiness", error.reason)),
+    Effect.mapError((error) => error.reason.endsWith(": no answer in time") ? "no answer in time" : "unreachable"),
+    Effect.flatMap((response) => response.status === 200 ? Effect.void : Effect.fail(`answers HTTP ${response.status}`))
   )
   const storage = makeRestTableStorage({
     tempDir: options.tempDir,
