@@ -36,9 +36,24 @@ const forget = (id: number) => {
 
 const messageOf = (error: unknown) => error instanceof Error ? error.message : String(error)
 
+/**
+ * Frees the memory of buffers moved here once their bytes are copied: left to the collector,
+ * they count as external memory until the next full collection, which they bring on every few
+ * batches (a many-column batch moves dozens).
+ */
+const release = (payload: BatchPayload) => {
+  const views = payload.kind === "ipc" ? [payload.bytes] : payload.columns.flatMap((c) => [c.values, c.offsets, c.validity])
+  for (const view of views) {
+    // ES2024 (Node 22): detaching by a zero-length transfer frees the backing store now.
+    const buffer = view?.buffer as (ArrayBuffer & { readonly detached: boolean; transfer(length: number): ArrayBuffer }) | undefined
+    if (buffer instanceof ArrayBuffer && !buffer.detached) buffer.transfer(0)
+  }
+}
+
 /** Arrow IPC → parquet-wasm batches (into wasm memory). */
 const wasmBatches = (payload: BatchPayload, schema: A.Schema): Array<Parquet.RecordBatch> => {
   const table = Parquet.Table.fromIPCStream(payloadToIpc(payload, schema, scratch))
+  release(payload)
   try {
     return table.recordBatches()
   } finally {
