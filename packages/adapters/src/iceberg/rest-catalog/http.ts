@@ -11,7 +11,9 @@ import type { Authenticator } from "./auth.ts"
 
 /** The request never got a complete answer: timeout, refused or reset connection. */
 export class CatalogUnreachable extends Schema.TaggedError<CatalogUnreachable>()("CatalogUnreachable", {
-  reason: Schema.String
+  reason: Schema.String,
+  /** No answer within the request's timeout (rather than a refused or lost connection). */
+  timedOut: Schema.Boolean
 }) {
   override get message() {
     return this.reason
@@ -101,7 +103,8 @@ export const makeCatalogHttp = (options: CatalogHttpOptions): CatalogHttp => {
         },
         catch: (error) =>
           new CatalogUnreachable({
-            reason: `${request.method} ${url.pathname}: ${describeFetchError(error)}`
+            reason: `${request.method} ${url.pathname}: ${describeFetchError(error)}`,
+            timedOut: error instanceof Error && error.name === "TimeoutError"
           })
       })
     })

@@ -66,7 +66,7 @@ export const makeRestCatalog = (
   }).pipe(
     // Readiness is answered to anyone: it names the outage, the details (URL, socket error) go to the debug log.
     Effect.tapError((error) => Effect.logDebug("catalog readiness", error.reason)),
-    Effect.mapError((error) => error.reason.endsWith(": no answer in time") ? "no answer in time" : "unreachable"),
+    Effect.mapError((error) => error._tag === "CatalogUnreachable" && error.timedOut ? "no answer in time" : "unreachable"),
     Effect.flatMap((response) => response.status === 200 ? Effect.void : Effect.fail(`answers HTTP ${response.status}`))
   )
   const storage = makeRestTableStorage({
