@@ -250,6 +250,9 @@ export const repositoryContract = <E>(name: string, repositories: Layer.Layer<Re
         assert.deepStrictEqual(plain(Option.getOrThrow(yield* syncs.find(tenant, winner.id))), plain(completed))
         assert.isTrue(Option.isNone(yield* syncs.findActive(tenant, connection.id)))
         assert.isFalse((yield* syncs.listActive(10_000)).some((s) => s.id === winner.id))
+        // A finished sync is final: a late update (a progress report read before it finished) changes nothing.
+        yield* syncs.update({ ...winner, status: "RUNNING", recordsSynced: 99 })
+        assert.deepStrictEqual(plain(Option.getOrThrow(yield* syncs.find(tenant, winner.id))), plain(completed))
         const next = makeSync(tenant, connection.id, { status: "RUNNING", completedAt: null })
         yield* syncs.insert(next)
         assert.strictEqual(Option.getOrThrow(yield* syncs.findActive(tenant, connection.id)).id, next.id)

@@ -161,7 +161,7 @@ export const SyncRepoMemory = Layer.effect(
       update: (sync) =>
         Ref.modify(rows, (map): readonly [boolean, Map<string, Sync>] => {
           const stored = map.get(key(sync.id))
-          if (stored === undefined || stored.tenantId !== key(sync.tenantId)) return [true, map]
+          if (stored === undefined || stored.tenantId !== key(sync.tenantId) || !isActiveSync(stored.status)) return [true, map]
           const next: Sync = { ...canonicalSync(sync), id: stored.id, tenantId: stored.tenantId, connectionId: stored.connectionId }
           if (isActiveSync(next.status) && activeFor(map, next.connectionId, next.id) !== undefined) return [false, map]
           return [true, new Map(map).set(stored.id, next)]

@@ -343,7 +343,7 @@ export const SyncRepoSql = Layer.effect(
         ),
       update: (sync) =>
         sql`UPDATE syncs SET ${sql.update(columnsOf(sync))}
-          WHERE tenant_id = ${sync.tenantId} AND id = ${sync.id}`.pipe(
+          WHERE tenant_id = ${sync.tenantId} AND id = ${sync.id} AND status IN ('PENDING', 'RUNNING')`.pipe(
           Effect.asVoid,
           Effect.orDie,
           Effect.withSpan("SyncRepoSql.update")

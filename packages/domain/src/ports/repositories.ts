@@ -43,6 +43,10 @@ export class ConnectionRepo extends Context.Service<ConnectionRepo, {
 export class SyncRepo extends Context.Service<SyncRepo, {
   /** Fails with Conflict when the connection already has a PENDING or RUNNING sync. */
   insert(sync: Sync): Effect.Effect<void, Conflict>
+  /**
+   * Replaces a PENDING or RUNNING sync. A finished one (SUCCEEDED, FAILED, CANCELLED) is final:
+   * updating it changes nothing, so that a late progress report cannot undo a cancel.
+   */
   update(sync: Sync): Effect.Effect<void>
   find(tenantId: TenantId, id: SyncId): Effect.Effect<Option.Option<Sync>>
   page(tenantId: TenantId, request: SyncPageRequest): Effect.Effect<Page<Sync>>
