@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { FileProfile } from "@ingest/domain"
 import { readFileSync } from "node:fs"
 import { CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
-import { csvParts } from "../../packages/adapters/src/formats/csv/parts.ts"
+import { csvParts, mergeCsvScans, mergedFileScan } from "../../packages/adapters/src/formats/csv/parts.ts"
+import { profileFile, scanCsvRange } from "../../packages/adapters/src/formats/file-jobs.ts"
+import { finishProfile } from "../../packages/adapters/src/formats/table/profile.ts"
 import { defaultTextLimits } from "../../packages/adapters/src/formats/limits.ts"
 import { decodeReadOptions } from "../../packages/adapters/src/formats/read-options.ts"
 import type { ColumnarBatch } from "../../packages/adapters/src/formats/types.ts"
@@ -61,6 +63,32 @@ const writeCsv = (name: string, encoding: "utf-8" | "latin1" = "utf-8"): string 
 
 describe("CSV read in parts", () => {
   const file = writeCsv("big.csv")
+
+  it("merges the scans of a file's parts into the profile of the whole file, with its dialect and warnings", async () => {
+    // Two lines before the header, long and short records in both parts: the merged profile says
+    // what the whole file's does (the dialect of the first part, the rows of both).
+    const lines = ["Export of orders", "generated today", "id,code,amount,note"]
+    for (let r = 1; r <= 20_000; r++) {
+      const extra = r % 5_000 === 0 ? ",surplus" : ""
+      lines.push(r % 4_000 === 0 ? `${r},${r % 10}` : `${r},${r % 10},${r}.5,plain note ${r}${extra}`)
+    }
+    const content = Buffer.from(lines.join("\n") + "\n")
+    const csv = dir.file("layout.csv", content)
+    const cut = content.indexOf("\n", content.length >> 1) + 1
+    const settings = { limits: defaultTextLimits, batchRows: 1000 }
+    const first = await scanCsvRange({ ...settings, path: csv, range: { start: 0, end: cut } })
+    const second = await scanCsvRange({ ...settings, path: csv, range: { start: cut, end: content.length } })
+    const merged = mergeCsvScans(first, second)
+    expect(merged).toBeDefined()
+    const whole = await profileFile({ ...settings, path: csv, format: "csv", sheet: undefined })
+    expect(whole.dialect?.skipLeadingRows).toBe(2)
+    expect(whole.warnings).toEqual([
+      "skipped 2 lines before the header (lines 1–2)",
+      "3 rows had more fields than the header (first at line 5003): the extra fields are not imported",
+      "5 rows had fewer fields than the header: the missing fields are empty"
+    ])
+    expect(withoutSplits(finishProfile(mergedFileScan(merged!)))).toEqual(withoutSplits(whole))
+  })
 
   it("profiles a large file in two halves with the result of one worker, and split points at record boundaries", async () => {
     const profile = await profileOf(reader, file, "csv")

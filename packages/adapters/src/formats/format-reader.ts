@@ -3,7 +3,7 @@ import { FormatReader, UnreadableFile } from "@ingest/domain"
 import { availableParallelism } from "node:os"
 import { Effect, Layer, Option, Stream } from "effect"
 import { open, stat } from "node:fs/promises"
-import { csvParts, mergeCsvScans } from "./csv/parts.ts"
+import { csvParts, mergeCsvScans, mergedFileScan } from "./csv/parts.ts"
 import { detectFormat } from "./detect-format.ts"
 import { describeError, FileReadError } from "./errors.ts"
 import { defaultTextLimits, MAX_PARSE_BATCH_ROWS, PARSE_BATCH_ROWS } from "./limits.ts"
@@ -117,7 +117,7 @@ const profileCsvInParts = async (
   ])
   if (signal.aborted) throw new FileReadError("corrupt", "profiling was interrupted")
   const merged = first.status === "fulfilled" && second.status === "fulfilled" ? mergeCsvScans(first.value, second.value) : undefined
-  return merged === undefined ? whole() : finishProfile(merged)
+  return merged === undefined ? whole() : finishProfile(mergedFileScan(merged))
 }
 
 // The parsers themselves (every reader and its libraries) load only where they run: in the

@@ -2,13 +2,14 @@ import type { CsvReadOptions, CsvSplit } from "../read-options.ts"
 import { PREVIEW_ROWS } from "../limits.ts"
 import type { ProfileScan } from "../table/profile.ts"
 import { hasByteOffsets, type TextEncoding } from "../text-encoding.ts"
+import { rowWarnings } from "./report.ts"
 import type { CsvPart } from "../types.ts"
 import { ColumnInference } from "../values/inference.ts"
 
 /**
  * Large CSV files in parts: a first reading notes record boundaries near each eighth of the file
  * (split points, kept in the read options), so that an import can read parts side by side; and
- * a large file is profiled in two halves whose scans are merged here.
+ * a large file is profiled in parts whose scans are merged here.
  */
 
 /** Files below this size are read in one part. */
@@ -98,6 +99,17 @@ export const mergeCsvScans = (first: ProfileScan, second: ProfileScan): ProfileS
     preview: [...first.preview, ...second.preview].slice(0, PREVIEW_ROWS),
     rows: first.rows + second.rows,
     readOptions,
+    rangeEnd: second.rangeEnd,
     report: first.report ?? second.report
   }
 }
+
+/** The scan of a whole file from the merge of all its parts: the report gains what the rows of every part showed. */
+export const mergedFileScan = (merged: ProfileScan): ProfileScan =>
+  merged.report === undefined ? merged : {
+    ...merged,
+    report: {
+      dialect: merged.report.dialect,
+      warnings: [...merged.report.warnings, ...rowWarnings(merged.readOptions as CsvReadOptions, undefined)]
+    }
+  }

@@ -1,4 +1,4 @@
-import type { DialectOverride, FileDialect } from "@ingest/domain"
+import type { DialectOverride } from "@ingest/domain"
 import { open } from "node:fs/promises"
 import { FileReadError } from "../errors.ts"
 import { findTrailer, joinHeaderRows, type LayoutRow } from "../layout.ts"
@@ -8,6 +8,7 @@ import type { ColumnarBatch, CsvDialect, OpenRequest, RangeEnd, ReadingReport, T
 import { type DialectChoice, sniffCsv, splitRecords } from "./dialect.ts"
 import { CsvByteTokenizer, type CsvFields, utf8Chunks } from "./byte-tokenizer.ts"
 import { splitPlanner } from "./parts.ts"
+import { type Layout, reportOf } from "./report.ts"
 import { CsvTokenizer } from "./text-tokenizer.ts"
 
 /**
@@ -66,12 +67,6 @@ const tailRecords = async (
   }
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
-const span = (from: number, to: number) => (from === to ? `line ${from}` : `lines ${from}–${to}`)
-
-/** The separator as a user writes it: `", "` for a comma that spaces follow, `" "` for runs of spaces. */
-const delimiterShown = (csv: CsvDialect): string => (csv.delimiter === "," && csv.skipInitialSpace === true ? ", " : csv.delimiter)
-
 /** A user's choices in the terms of the sniffer. */
 const choiceOf = (dialect: DialectOverride | undefined): DialectChoice => {
   if (dialect === undefined) return {}
@@ -90,18 +85,6 @@ const choiceOf = (dialect: DialectOverride | undefined): DialectChoice => {
     ...(dialect.escape !== undefined ? { escape: dialect.escape } : {}),
     ...(dialect.headerRows !== undefined ? { headerRows: dialect.headerRows } : {})
   }
-}
-
-interface Layout {
-  readonly csv: CsvReadOptions
-  /** Records kept back at the end (a trailer), or a limit on data records (a further table). */
-  readonly holdBack: number
-  readonly limit: number | undefined
-  /** What the report says once the rows are counted. */
-  readonly leadingLines: number
-  readonly headerLines: { readonly from: number; readonly to: number } | undefined
-  readonly furtherTableLine: number | undefined
-  readonly trailer: { readonly linesFromEnd: number; readonly total: boolean; readonly notes: number } | undefined
 }
 
 /** A first reading: encoding, dialect and layout from the head (and tail) of the file. */
@@ -222,7 +205,8 @@ export const openCsv = async (path: string, request: OpenRequest): Promise<Table
   const finish = (counts: { given: number; seen: number; lines: number }) => {
     if (splits !== undefined && splits.points.length > 0) readOptions.splits = splits.points
     if (limit !== undefined || holdBack > 0) readOptions.dataRows = counts.given
-    if (layout !== undefined && fromStart && toEnd) report = reportOf(readOptions, layout, counts)
+    // The first part of a file read in parts reports its layout; the merge adds the rows of every part (parts.ts).
+    if (layout !== undefined && fromStart) report = reportOf(readOptions, layout, counts, toEnd ? "whole" : "first")
   }
   // A first reading of UTF-8 data that runs to the end of the file: field positions in the bytes.
   if (again === undefined && csv.encoding === "utf-8" && holdBack === 0 && limit === undefined) {
@@ -355,49 +339,4 @@ export const openCsv = async (path: string, request: OpenRequest): Promise<Table
     rangeEnd: () => rangeEnd,
     report: () => report
   }
-}
-
-/** The preview's dialect and warnings of a CSV reading. */
-const reportOf = (csv: CsvReadOptions, layout: Layout, counts: { given: number; seen: number; lines: number }): ReadingReport => {
-  const warnings: Array<string> = []
-  const leading = layout.leadingLines
-  if (leading > 0) warnings.push(`skipped ${plural(leading, "line")} before the header (${span(1, leading)})`)
-  const headerRows = headerRowsOf(csv)
-  if (headerRows > 1 && layout.headerLines !== undefined) {
-    warnings.push(`read ${headerRows} header rows (${span(layout.headerLines.from, layout.headerLines.to)}) as one, joining their labels as "Group Name"`)
-  }
-  let trailingLines: FileDialect["trailingLines"] = null
-  if (layout.furtherTableLine !== undefined) {
-    trailingLines = { from: layout.furtherTableLine, to: Math.max(layout.furtherTableLine, counts.lines) }
-    warnings.push(`ignored a second table starting at line ${layout.furtherTableLine}: only the first table is read`)
-  } else if (layout.trailer !== undefined) {
-    const from = Math.max(1, counts.lines - layout.trailer.linesFromEnd + 1)
-    trailingLines = { from, to: counts.lines }
-    const what = [
-      ...(layout.trailer.total ? ["a totals row"] : []),
-      ...(layout.trailer.notes > 0 ? [plural(layout.trailer.notes, "note")] : [])
-    ]
-    warnings.push(`skipped ${plural(counts.lines - from + 1, "line")} after the data (${span(from, counts.lines)})${what.length > 0 ? `: ${what.join(" and ")}` : ""}`)
-  }
-  const extraInData = trailingLines === null || (csv.firstLineWithExtraFields ?? 0) < trailingLines.from
-  if ((csv.rowsWithExtraFields ?? 0) > 0 && extraInData) {
-    warnings.push(`${plural(csv.rowsWithExtraFields!, "row")} had more fields than the header (first at line ${csv.firstLineWithExtraFields}): the extra fields are not imported`)
-  }
-  if ((csv.rowsWithMissingFields ?? 0) > 0) {
-    warnings.push(`${plural(csv.rowsWithMissingFields!, "row")} had fewer fields than the header: the missing fields are empty`)
-  }
-  if (csv.encodingGuessed && csv.encoding !== "utf-8") warnings.push(`the file is not UTF-8: it was read as ${csv.encoding}`)
-  const dialect: FileDialect = {
-    encoding: csv.encoding,
-    delimiter: delimiterShown(csv),
-    quote: csv.quote,
-    escape: csv.escape,
-    sheet: null,
-    headerRows,
-    skipLeadingRows: leading,
-    leadingLines: leading > 0 ? { from: 1, to: leading } : null,
-    skipTrailingRows: trailingLines === null ? 0 : trailingLines.to - trailingLines.from + 1,
-    trailingLines
-  }
-  return { dialect, warnings }
 }
