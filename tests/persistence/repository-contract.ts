@@ -258,6 +258,27 @@ export const repositoryContract = <E>(name: string, repositories: Layer.Layer<Re
         assert.strictEqual(Option.getOrThrow(yield* syncs.findActive(tenant, connection.id)).id, next.id)
       }))
 
+    it.effect("the engine job id of a sync: attached alone, and kept by updates read before it was known", () =>
+      Effect.gen(function*() {
+        const syncs = yield* SyncRepo
+        const tenant = newTenant()
+        const connection = makeConnection(tenant, makeSource(tenant).id)
+        const started = makeSync(tenant, connection.id, { status: "RUNNING", completedAt: null, engineJobId: null })
+        yield* syncs.insert(started)
+        // The job reports progress before its starter records the job's id: the progress stays.
+        yield* syncs.update({ ...started, recordsSynced: 5, bytesSynced: 50 })
+        yield* syncs.attachEngineJob(tenant, started.id, "job-1")
+        const attached = Option.getOrThrow(yield* syncs.find(tenant, started.id))
+        assert.deepStrictEqual([attached.engineJobId, attached.recordsSynced, attached.bytesSynced], ["job-1", 5, 50])
+        // A progress report read before the id was attached does not drop it.
+        yield* syncs.update({ ...started, recordsSynced: 7, bytesSynced: 70 })
+        const progressed = Option.getOrThrow(yield* syncs.find(tenant, started.id))
+        assert.deepStrictEqual([progressed.engineJobId, progressed.recordsSynced], ["job-1", 7])
+        // Another tenant cannot attach a job to it.
+        yield* syncs.attachEngineJob(newTenant(), started.id, "job-2")
+        assert.strictEqual(Option.getOrThrow(yield* syncs.find(tenant, started.id)).engineJobId, "job-1")
+      }))
+
     it.effect("listDue and advanceSchedule: due connections oldest first; concurrent advances, exactly one wins", () =>
       Effect.gen(function*() {
         const connections = yield* ConnectionRepo

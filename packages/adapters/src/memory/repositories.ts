@@ -162,12 +162,23 @@ export const SyncRepoMemory = Layer.effect(
         Ref.modify(rows, (map): readonly [boolean, Map<string, Sync>] => {
           const stored = map.get(key(sync.id))
           if (stored === undefined || stored.tenantId !== key(sync.tenantId) || !isActiveSync(stored.status)) return [true, map]
-          const next: Sync = { ...canonicalSync(sync), id: stored.id, tenantId: stored.tenantId, connectionId: stored.connectionId }
+          const next: Sync = {
+            ...canonicalSync(sync),
+            id: stored.id,
+            tenantId: stored.tenantId,
+            connectionId: stored.connectionId,
+            engineJobId: sync.engineJobId ?? stored.engineJobId
+          }
           if (isActiveSync(next.status) && activeFor(map, next.connectionId, next.id) !== undefined) return [false, map]
           return [true, new Map(map).set(stored.id, next)]
         }).pipe(Effect.flatMap((ok) =>
           ok ? Effect.void : Effect.die(new Error(`sync ${sync.id}: connection ${sync.connectionId} already has an active sync`))
         )),
+      attachEngineJob: (tenantId, id, engineJobId) =>
+        Ref.update(rows, (map) => {
+          const stored = map.get(key(id))
+          return stored === undefined || stored.tenantId !== key(tenantId) ? map : new Map(map).set(stored.id, { ...stored, engineJobId })
+        }),
       find: (tenantId, id) =>
         Ref.get(rows).pipe(Effect.map((map) => {
           const stored = map.get(key(id))

@@ -341,12 +341,20 @@ export const SyncRepoSql = Layer.effect(
           Effect.catchTag("SqlError", Effect.die),
           Effect.withSpan("SyncRepoSql.insert")
         ),
-      update: (sync) =>
-        sql`UPDATE syncs SET ${sql.update(columnsOf(sync))}
+      update: (sync) => {
+        const { engine_job_id, ...columns } = columnsOf(sync)
+        return sql`UPDATE syncs SET ${sql.update(columns)}, engine_job_id = COALESCE(${engine_job_id}, engine_job_id)
           WHERE tenant_id = ${sync.tenantId} AND id = ${sync.id} AND status IN ('PENDING', 'RUNNING')`.pipe(
           Effect.asVoid,
           Effect.orDie,
           Effect.withSpan("SyncRepoSql.update")
+        )
+      },
+      attachEngineJob: (tenantId, id, engineJobId) =>
+        sql`UPDATE syncs SET engine_job_id = ${engineJobId} WHERE tenant_id = ${tenantId} AND id = ${id}`.pipe(
+          Effect.asVoid,
+          Effect.orDie,
+          Effect.withSpan("SyncRepoSql.attachEngineJob")
         ),
       find: (tenantId, id) =>
         sql<Row>`SELECT * FROM syncs WHERE tenant_id = ${tenantId} AND id = ${id}`.pipe(

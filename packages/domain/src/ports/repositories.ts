@@ -45,9 +45,12 @@ export class SyncRepo extends Context.Service<SyncRepo, {
   insert(sync: Sync): Effect.Effect<void, Conflict>
   /**
    * Replaces a PENDING or RUNNING sync. A finished one (SUCCEEDED, FAILED, CANCELLED) is final:
-   * updating it changes nothing, so that a late progress report cannot undo a cancel.
+   * updating it changes nothing, so that a late progress report cannot undo a cancel. An engine
+   * job id once recorded stays when the update has none (it was read before the id was known).
    */
   update(sync: Sync): Effect.Effect<void>
+  /** Records the engine's job of a sync, and nothing else: what changed since the sync was read stays. */
+  attachEngineJob(tenantId: TenantId, id: SyncId, engineJobId: string): Effect.Effect<void>
   find(tenantId: TenantId, id: SyncId): Effect.Effect<Option.Option<Sync>>
   page(tenantId: TenantId, request: SyncPageRequest): Effect.Effect<Page<Sync>>
   findActive(tenantId: TenantId, connectionId: ConnectionId): Effect.Effect<Option.Option<Sync>>

@@ -109,8 +109,9 @@ export class SyncService extends Context.Service<SyncService>()("ingest/SyncServ
             applyJobState(draft, { status: "FAILED", recordsSynced: null, bytesSynced: null, durationMs: null, error: e.message })
           )
         )
+        // Only the job id: the job may have reported progress (or finished) already.
+        yield* syncs.attachEngineJob(draft.tenantId, draft.id, jobId)
         const sync = { ...draft, engineJobId: jobId }
-        yield* syncs.update(sync)
         return { sync, connectionName: connection.name } satisfies SyncView
       }
     )
