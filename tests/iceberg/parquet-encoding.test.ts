@@ -180,7 +180,21 @@ describe("dictionary choice", () => {
     expect(plainColumnsOf(batchOf(500), 256 * 1024)).toEqual([])
   })
 
-  it("keeps the dictionary when a row group is too small for it to overflow", () => {
-    expect(plainColumnsOf(batchOf(10_000), 20_000)).toEqual([])
+  it("writes values that hardly repeat plainly even when their dictionary would fit a row group", () => {
+    // 20,000-row row groups: the distinct ids, notes, amounts and times fit a dictionary page,
+    // which would still hold every value once more than plain pages do; statuses and days repeat.
+    expect(plainColumnsOf(batchOf(10_000), 20_000).sort()).toEqual(["amount", "at", "id", "note"])
+  })
+
+  it("keeps the dictionary of a column whose values repeat, however many rows a row group has", () => {
+    // 2,000 distinct amounts over 10,000 rows: a dictionary and 11-bit indexes are far smaller.
+    const repeating = (rows: number): ColumnBatch => {
+      const batch = rowsBatch(0, rows)
+      const amounts = Array.from({ length: rows }, (_, i): CellValue => `${i % 2000}.25`)
+      return { ...batch, columns: batch.columns.map((c, j) => (j === 3 ? amounts : c)) }
+    }
+    const batch = buildRecordBatch(arrowSchemaOf(plan), plan, [{ batch: repeating(10_000), start: 0, end: 10_000 }])
+    expect(plainColumnsOf(batch, 20_000)).not.toContain("amount")
+    expect(plainColumnsOf(batch, 256 * 1024)).not.toContain("amount")
   })
 })
