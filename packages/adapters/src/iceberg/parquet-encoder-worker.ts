@@ -1,6 +1,7 @@
 import type * as A from "apache-arrow"
 import * as Parquet from "parquet-wasm"
 import { parentPort } from "node:worker_threads"
+import { compressPages } from "./parquet-compression.ts"
 import { writerProperties } from "./parquet-properties.ts"
 import type { BatchPayload, EncoderRequest, EncoderResponse } from "./parquet-transfer.ts"
 import { arrowSchemaOfColumns, IpcScratch, ownedBuffer, payloadToIpc } from "./parquet-transfer.ts"
@@ -104,7 +105,7 @@ const open = async (request: Extract<EncoderRequest, { op: "open" }>) => {
     take(id, job, request.first)
     // The writer reads the first batch (for the schema) before it hands out its output.
     const output = await Parquet.transformParquetStream(input, writerProperties(Parquet, request.spec)) as ReadableStream<Uint8Array>
-    const reader = output.getReader()
+    const reader = compressPages(output).getReader()
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break

@@ -2,6 +2,7 @@ import { InfrastructureError } from "@ingest/domain"
 import * as A from "apache-arrow"
 import { Effect, Stream } from "effect"
 import type * as ParquetWasm from "parquet-wasm"
+import { compressPages } from "./parquet-compression.ts"
 import type { ParquetFileSpec } from "./parquet-properties.ts"
 import { writerProperties } from "./parquet-properties.ts"
 import type { ColumnSpec } from "./parquet-transfer.ts"
@@ -99,7 +100,7 @@ export const inlineParquetEncoder: ParquetEncoder = {
       })
       return {
         output: Stream.fromReadableStream<Uint8Array, InfrastructureError>({
-          evaluate: () => output as ReadableStream<Uint8Array>,
+          evaluate: () => compressPages(output as ReadableStream<Uint8Array>),
           onError: encodingFailure("Parquet encoding failed")
         }),
         write: (batch) =>

@@ -2,7 +2,8 @@ import { FileReadError } from "../errors.ts"
 
 /**
  * Thrift compact protocol, generic: enough to read a Parquet footer, edit a few fields and write
- * it back (parquet/reader.ts). Hostile input ends as a FileReadError: lengths are checked against
+ * it back (parquet/reader.ts), and to rewrite page headers and page indexes (the Iceberg
+ * writer's iceberg/parquet-compression.ts). Hostile input ends as a FileReadError: lengths are checked against
  * the bytes there are, and nesting is capped.
  */
 
