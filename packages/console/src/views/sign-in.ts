@@ -30,9 +30,10 @@ export const SignIn = ({ onSignedIn, reason }: { onSignedIn: (session: Session) 
     fetch("/console/dev-token", { cache: "no-store" }).then((r) => setDevAvailable(r.status === 200), () => setDevAvailable(false))
   }, [])
 
-  useEffect(() => {
-    if (claims !== undefined && claims.tenants.length >= 1 && !claims.tenants.includes(tenant)) setTenant(claims.tenants[0]!)
-  }, [trimmed])
+  // A token that grants tenants decides among them: its first unless another of them is chosen.
+  // Derived as the page renders, not set by an effect after it: an effect runs after the next
+  // paint, and a sign-in submitted before that went out with no tenant.
+  const chosenTenant = claims !== undefined && claims.tenants.length >= 1 && !claims.tenants.includes(tenant) ? claims.tenants[0]! : tenant
 
   const signIn = async (session: Session) => {
     setBusy(true)
@@ -50,8 +51,8 @@ export const SignIn = ({ onSignedIn, reason }: { onSignedIn: (session: Session) 
   const submit = (event: Event) => {
     event.preventDefault()
     if (trimmed === "") return setError(new Error("Paste a token first"))
-    if (!isTenantId(tenant.trim())) return setError(new Error("The tenant must be a tenant id (a UUID)"))
-    void signIn({ token: trimmed, tenant: tenant.trim().toLowerCase() })
+    if (!isTenantId(chosenTenant.trim())) return setError(new Error("The tenant must be a tenant id (a UUID)"))
+    void signIn({ token: trimmed, tenant: chosenTenant.trim().toLowerCase() })
   }
 
   const useDevToken = async (event: Event) => {
@@ -97,14 +98,14 @@ export const SignIn = ({ onSignedIn, reason }: { onSignedIn: (session: Session) 
       </dl>`}
       ${many
         ? html`<label for="tenant">Tenant</label>
-          <select id="tenant" value=${tenant} onChange=${(e: Event) => setTenant((e.target as HTMLSelectElement).value)}>
+          <select id="tenant" value=${chosenTenant} onChange=${(e: Event) => setTenant((e.target as HTMLSelectElement).value)}>
             ${claims.tenants.map((t) => html`<option value=${t}>${t}</option>`)}
           </select>`
         : none
         ? html`<label for="tenant">Tenant id</label>
           <input id="tenant" value=${tenant} autocomplete="off" spellcheck=${false} placeholder="00000000-0000-0000-0000-000000000000"
             onInput=${(e: Event) => setTenant((e.target as HTMLInputElement).value)} />`
-        : html`<p>Tenant <code>${tenant}</code></p>`}
+        : html`<p>Tenant <code>${chosenTenant}</code></p>`}
       <div class="actions"><button type="submit" disabled=${busy}>${busy ? "Checking…" : "Sign in"}</button></div>
     </form>
     ${devAvailable

@@ -235,11 +235,11 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
           <span>Page ${t+1} of ${Math.max(1,r.data.totalPages)}</span>
           <button type="button" class="secondary" disabled=${t+1>=r.data.totalPages} onClick=${()=>n(t+1)}>Older</button>
         </nav>`}
-  </section>`},yo=`ingest.console.dev-tenant`,bo=async e=>{await Ue(e).sources.list()},xo=({onSignedIn:e,reason:t})=>{let[n,r]=P(``),[i,a]=P(``),[o,s]=P(void 0),[c,l]=P(!1),[u,d]=P(!1),[f,p]=P(()=>localStorage.getItem(yo)??crypto.randomUUID()),m=n.trim(),h=m===``?void 0:lt(m);Oe(()=>{fetch(`/console/dev-token`,{cache:`no-store`}).then(e=>d(e.status===200),()=>d(!1))},[]),Oe(()=>{h!==void 0&&h.tenants.length>=1&&!h.tenants.includes(i)&&a(h.tenants[0])},[m]);let g=async t=>{l(!0),s(void 0);try{await bo(t),e(t)}catch(e){s(e)}finally{l(!1)}},_=e=>{if(e.preventDefault(),m===``)return s(Error(`Paste a token first`));if(!st(i.trim()))return s(Error(`The tenant must be a tenant id (a UUID)`));g({token:m,tenant:i.trim().toLowerCase()})},v=async e=>{e.preventDefault();let t=f.trim().toLowerCase();if(!st(t))return s(Error(`The tenant must be a tenant id (a UUID)`));l(!0),s(void 0);try{let e=await fetch(`/console/dev-token`,{method:`POST`,headers:{"content-type":`application/json`},body:JSON.stringify({tenantId:t}),cache:`no-store`}),n=await e.json();if(!e.ok||n.token===void 0)throw Error(n.message??`The service answered ${e.status}`);localStorage.setItem(yo,t),await g({token:n.token,tenant:t})}catch(e){s(e),l(!1)}},y=h!==void 0&&h.tenants.length>1,b=h===void 0||h.tenants.length===0;return I`<main id="main" class="sign-in" tabindex="-1">
+  </section>`},yo=`ingest.console.dev-tenant`,bo=async e=>{await Ue(e).sources.list()},xo=({onSignedIn:e,reason:t})=>{let[n,r]=P(``),[i,a]=P(``),[o,s]=P(void 0),[c,l]=P(!1),[u,d]=P(!1),[f,p]=P(()=>localStorage.getItem(yo)??crypto.randomUUID()),m=n.trim(),h=m===``?void 0:lt(m);Oe(()=>{fetch(`/console/dev-token`,{cache:`no-store`}).then(e=>d(e.status===200),()=>d(!1))},[]);let g=h!==void 0&&h.tenants.length>=1&&!h.tenants.includes(i)?h.tenants[0]:i,_=async t=>{l(!0),s(void 0);try{await bo(t),e(t)}catch(e){s(e)}finally{l(!1)}},v=e=>{if(e.preventDefault(),m===``)return s(Error(`Paste a token first`));if(!st(g.trim()))return s(Error(`The tenant must be a tenant id (a UUID)`));_({token:m,tenant:g.trim().toLowerCase()})},y=async e=>{e.preventDefault();let t=f.trim().toLowerCase();if(!st(t))return s(Error(`The tenant must be a tenant id (a UUID)`));l(!0),s(void 0);try{let e=await fetch(`/console/dev-token`,{method:`POST`,headers:{"content-type":`application/json`},body:JSON.stringify({tenantId:t}),cache:`no-store`}),n=await e.json();if(!e.ok||n.token===void 0)throw Error(n.message??`The service answered ${e.status}`);localStorage.setItem(yo,t),await _({token:n.token,tenant:t})}catch(e){s(e),l(!1)}},b=h!==void 0&&h.tenants.length>1,x=h===void 0||h.tenants.length===0;return I`<main id="main" class="sign-in" tabindex="-1">
     <h1>Ingestion console</h1>
     <p class="lede">Sign in with a bearer token (a JWT) that grants a tenant. It is kept in this tab only and forgotten when the tab closes.</p>
     ${t===void 0?null:I`<p class="notice" role="status">${t}</p>`}
-    <form onSubmit=${_} class="card" aria-labelledby="token-heading">
+    <form onSubmit=${v} class="card" aria-labelledby="token-heading">
       <h2 id="token-heading">Use a token</h2>
       <label for="token">Bearer token</label>
       <textarea id="token" name="token" rows="4" spellcheck=${!1} autocomplete="off" required
@@ -251,15 +251,15 @@ var e,t,n,r,i,a,o,s,c,l,u,d=Symbol.for(`pv`),f={},p=[],m=/^m(i|n|o|s|text|space)
         <dt>Grants</dt><dd>${ut(h)}</dd>
         <dt>Expires</dt><dd>${h.expiresAt===null?`—`:B(new Date(h.expiresAt).toISOString())}</dd>
       </dl>`}
-      ${y?I`<label for="tenant">Tenant</label>
-          <select id="tenant" value=${i} onChange=${e=>a(e.target.value)}>
+      ${b?I`<label for="tenant">Tenant</label>
+          <select id="tenant" value=${g} onChange=${e=>a(e.target.value)}>
             ${h.tenants.map(e=>I`<option value=${e}>${e}</option>`)}
-          </select>`:b?I`<label for="tenant">Tenant id</label>
+          </select>`:x?I`<label for="tenant">Tenant id</label>
           <input id="tenant" value=${i} autocomplete="off" spellcheck=${!1} placeholder="00000000-0000-0000-0000-000000000000"
-            onInput=${e=>a(e.target.value)} />`:I`<p>Tenant <code>${i}</code></p>`}
+            onInput=${e=>a(e.target.value)} />`:I`<p>Tenant <code>${g}</code></p>`}
       <div class="actions"><button type="submit" disabled=${c}>${c?`Checking…`:`Sign in`}</button></div>
     </form>
-    ${u?I`<form onSubmit=${v} class="card" aria-labelledby="dev-heading">
+    ${u?I`<form onSubmit=${y} class="card" aria-labelledby="dev-heading">
         <h2 id="dev-heading">Dev mode</h2>
         <p>The service runs without an identity provider (dev auth mode) and you are on the same machine, so it can mint a token for you.</p>
         <label for="dev-tenant">Tenant id for the dev token</label>
