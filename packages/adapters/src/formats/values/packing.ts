@@ -209,11 +209,8 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
           reserve(n)
           const base = column * fields.capacity
           for (let i = 0; i < n; i++, rows++) {
-            if (!locate(fields, base + i, rows, i)) {
-              words[rows * 2] = 0
-              words[rows * 2 + 1] = 0
-              continue
-            }
+            // A null's words stay as allocated: zero.
+            if (!locate(fields, base + i, rows, i)) continue
             const plain = integer
               ? plainIntegerOfField(fieldBytes, fieldStart, fieldEnd)
               : plainTimestampOfField(fieldBytes, fieldStart, fieldEnd, order, zoned)
@@ -268,10 +265,8 @@ export const makeColumnPacker = (target: Column, hint: ColumnHint | undefined, t
           reserve(n)
           const base = column * fields.capacity
           for (let i = 0; i < n; i++, rows++) {
-            if (!locate(fields, base + i, rows, i)) {
-              words.fill(0, rows * 4, rows * 4 + 4)
-              continue
-            }
+            // A null's words stay as allocated: zero.
+            if (!locate(fields, base + i, rows, i)) continue
             const plain = plainUnscaledOfField(fieldBytes, fieldStart, fieldEnd, precision, scale)
             if (plain === OUT_OF_RANGE) return refuseAt(i, fieldString(), type)
             if (plain !== undefined) {
