@@ -1,5 +1,6 @@
 import { constants, zstdCompressSync } from "node:zlib"
 import { field, T, type ThriftField, ThriftReader, type ThriftStruct, type ThriftValue, ThriftWriter } from "../formats/parquet/thrift.ts"
+import { freeBuffer } from "./parquet-transfer.ts"
 
 /**
  * Compressing the pages of a Parquet file as it streams out of the writer. parquet-wasm writes
@@ -209,7 +210,7 @@ export class ParquetPageCompressor {
     if (chunkSize < Buffer.poolSize >>> 1 || (out.byteOffset === 0 && out.byteLength === out.buffer.byteLength)) return out
     // The output sits at the start of a buffer of its own of `chunkSize` bytes: kept to size, the rest freed now.
     const exact = new Uint8Array(out)
-    free(out.buffer)
+    freeBuffer(out.buffer)
     return exact
   }
 
@@ -277,7 +278,7 @@ export class ParquetPageCompressor {
         if (dictionaryPage !== undefined && dictionaryPage > 0) set(meta, 11, T.I64, BigInt(this.offsetOf(dictionaryPage)))
         if (field(meta, 10) !== undefined) fail("index pages are not supported")
         const fileOffset = field(chunk, 2) === undefined ? undefined : int(field(chunk, 2)!.value)
-        if (fileOffset !== undefined && fileOffset > 0) set(chunk, 2, T.I64, BigInt(fileOffset === end ? this.offsetOf(end) : this.offsetOf(fileOffset)))
+        if (fileOffset !== undefined && fileOffset > 0) set(chunk, 2, T.I64, BigInt(this.offsetOf(fileOffset)))
         if (field(chunk, 4) !== undefined) refs.push({ chunk, kind: "offset", at: int(field(chunk, 4)!.value), length: int(field(chunk, 5)?.value) })
         if (field(chunk, 6) !== undefined) refs.push({ chunk, kind: "column", at: int(field(chunk, 6)!.value), length: int(field(chunk, 7)?.value) })
       }
@@ -324,12 +325,6 @@ export class ParquetPageCompressor {
   }
 }
 
-/** Frees an ArrayBuffer's memory now (ES2024: a zero-length transfer detaches it); nothing may use it after. */
-const free = (buffer: ArrayBufferLike) => {
-  const owned = buffer as ArrayBuffer & { readonly detached: boolean; transfer(length: number): ArrayBuffer }
-  if (owned instanceof ArrayBuffer && !owned.detached) owned.transfer(0)
-}
-
 const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
   const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
   let at = 0
@@ -349,7 +344,7 @@ export const compressPages = (output: ReadableStream<Uint8Array>, level = 1): Re
         for (const piece of compressor.push(chunk)) controller.enqueue(piece)
         // Nothing keeps the writer's chunk: its memory goes now rather than at a full collection
         // (a row group can come as one chunk of tens of MB).
-        if (!Buffer.isBuffer(chunk) && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) free(chunk.buffer)
+        if (!Buffer.isBuffer(chunk) && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) freeBuffer(chunk.buffer)
       },
       flush: (controller) => {
         for (const piece of compressor.end()) controller.enqueue(piece)

@@ -4,7 +4,7 @@ import { parentPort } from "node:worker_threads"
 import { compressPages } from "./parquet-compression.ts"
 import { writerProperties } from "./parquet-properties.ts"
 import type { BatchPayload, EncoderRequest, EncoderResponse } from "./parquet-transfer.ts"
-import { arrowSchemaOfColumns, IpcScratch, ownedBuffer, payloadToIpc } from "./parquet-transfer.ts"
+import { arrowSchemaOfColumns, freeBuffer, IpcScratch, ownedBuffer, payloadToIpc } from "./parquet-transfer.ts"
 
 /**
  * Parquet encoder thread (see parquet-encoder-pool.ts): turns the batches of each open file into
@@ -44,11 +44,7 @@ const messageOf = (error: unknown) => error instanceof Error ? error.message : S
  */
 const release = (payload: BatchPayload) => {
   const views = payload.kind === "ipc" ? [payload.bytes] : payload.columns.flatMap((c) => [c.values, c.offsets, c.validity])
-  for (const view of views) {
-    // ES2024 (Node 22): detaching by a zero-length transfer frees the backing store now.
-    const buffer = view?.buffer as (ArrayBuffer & { readonly detached: boolean; transfer(length: number): ArrayBuffer }) | undefined
-    if (buffer instanceof ArrayBuffer && !buffer.detached) buffer.transfer(0)
-  }
+  for (const view of views) freeBuffer(view?.buffer)
 }
 
 /** Arrow IPC → parquet-wasm batches (into wasm memory). */

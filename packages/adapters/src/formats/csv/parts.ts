@@ -99,7 +99,6 @@ export const mergeCsvScans = (first: ProfileScan, second: ProfileScan): ProfileS
     preview: [...first.preview, ...second.preview].slice(0, PREVIEW_ROWS),
     rows: first.rows + second.rows,
     readOptions,
-    rangeEnd: second.rangeEnd,
     report: first.report ?? second.report
   }
 }
