@@ -170,24 +170,36 @@ export const makeFsObjectStore = (rootDir: string): ObjectStore => {
     put: (key, body) =>
       writeAtomically(key, (handle) => {
         // Small chunks (64 KiB from an HTTP body) are gathered into ~1 MiB writes: one write
-        // per chunk costs more than the bytes themselves.
+        // per chunk costs more than the bytes themselves. A write runs while the next MiB is
+        // gathered (the body is not held up by the disk), and waits for the one before it.
         let size = 0
         let pending: Array<Uint8Array> = []
         let pendingBytes = 0
+        let writing: Promise<void> = Promise.resolve()
         const flush = io(`write ${key}`, async () => {
+          await writing
           if (pendingBytes === 0) return
           // One writev of the gathered chunks: joining them first would copy every byte into fresh memory.
           const chunks = pending
           pending = []
           pendingBytes = 0
-          await writeAllFully(handle, chunks)
+          writing = writeAllFully(handle, chunks)
+          // Its failure is met by the next flush, which awaits it; none goes unhandled meanwhile.
+          writing.catch(() => undefined)
         })
+        const finish = io(`write ${key}`, () => writing)
         return Stream.runForEach(body, (chunk) => {
           size += chunk.length
           pending.push(chunk)
           pendingBytes += chunk.length
           return pendingBytes >= coalesceBytes ? flush : Effect.void
-        }).pipe(Effect.andThen(flush), Effect.map(() => size))
+        }).pipe(
+          Effect.andThen(flush),
+          Effect.andThen(finish),
+          // A failed body leaves no write running on the handle that is closed next.
+          Effect.onError(() => Effect.promise(() => writing.catch(() => undefined))),
+          Effect.map(() => size)
+        )
       }),
 
     putBytes: (key, bytes) =>
