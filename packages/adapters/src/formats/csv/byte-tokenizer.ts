@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer"
-import { createReadStream } from "node:fs"
+import { open } from "node:fs/promises"
 import { fieldText } from "../values/byte-grammar.ts"
 import { FileReadError } from "../errors.ts"
 import { mib, refuseBeyondHeap } from "../limits.ts"
@@ -153,14 +153,23 @@ export class CsvByteTokenizer {
 
   /** Adds input after what is left of the previous input (an unfinished record). */
   push(chunk: Uint8Array): void {
+    this.room(chunk.length).set(chunk)
+    this.added(chunk.length)
+  }
+
+  /**
+   * Room for up to `bytes` more input after what is left of the previous input (an unfinished
+   * record), to be filled in place (a file read straight into it), then counted with `added`.
+   */
+  room(bytes: number): Uint8Array {
     const rest = this.filled - this.pos
     if (rest > this.maxRecordBytes) this.recordTooLarge()
     // The unfinished record is held (and copied as the buffer grows) off the heap: it may take a
     // fraction of the worker's memory cap at most, as with the text tokenizer.
     if (this.counts !== undefined) refuseBeyondHeap(rest * BYTES_PER_HELD_BYTE)
-    if (rest + chunk.length > this.buffer.length) {
+    if (rest + bytes > this.buffer.length) {
       let size = this.buffer.length * 2
-      while (size < rest + chunk.length) size *= 2
+      while (size < rest + bytes) size *= 2
       const grown = new Uint8Array(size)
       grown.set(this.buffer.subarray(this.pos, this.filled))
       this.buffer = grown
@@ -168,9 +177,14 @@ export class CsvByteTokenizer {
       this.buffer.copyWithin(0, this.pos, this.filled)
     }
     this.offset += this.pos
-    this.buffer.set(chunk, rest)
-    this.filled = rest + chunk.length
+    this.filled = rest
     this.pos = 0
+    return this.buffer.subarray(rest, rest + bytes)
+  }
+
+  /** Counts `bytes` written into the room given last. */
+  added(bytes: number): void {
+    this.filled += bytes
   }
 
   /**
@@ -462,30 +476,48 @@ export async function* readCsvFields(
   const start = part?.start ?? 0
   const skip = start === 0 ? recordsBeforeData(csv) : 0
   const tokenizer = new CsvByteTokenizer(csv, csv.columns, settings.batchRows, settings.limits, skip, start)
-  const chunks = csv.encoding === "utf-8" ? utf8Chunks(path, part) : reencoded(path, csv.encoding, part)
-  for await (const chunk of chunks) {
-    tokenizer.push(chunk)
+  const input = csv.encoding === "utf-8" ? feedUtf8(tokenizer, path, part) : feedReencoded(tokenizer, path, csv.encoding, part)
+  for await (const _ of input) {
     for (let fields = tokenizer.next(false); fields !== undefined; fields = tokenizer.next(false)) yield fields
   }
   for (let fields = tokenizer.next(true); fields !== undefined; fields = tokenizer.next(true)) yield fields
 }
 
-/** A UTF-8 file's bytes as they are, without the BOM at its start. */
-export async function* utf8Chunks(path: string, part: ByteRange | undefined): AsyncGenerator<Uint8Array> {
-  const start = part?.start ?? 0
-  const stream = createReadStream(path, { highWaterMark: 1 << 20, start, ...(part !== undefined ? { end: part.end - 1 } : {}) })
-  let first = start === 0
+/** Bytes read from a file at a time. */
+const READ_BYTES = 1 << 20
+
+/**
+ * Feeds a UTF-8 file's bytes (`range` when given; without the BOM at its start) to `tokenizer`,
+ * read straight into its buffer: no buffer per read to allocate and collect, and no copy.
+ * Yields after each read, for the records it completed.
+ */
+export async function* feedUtf8(tokenizer: CsvByteTokenizer, path: string, range: ByteRange | undefined): AsyncGenerator<void> {
+  const handle = await open(path, "r")
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      yield first && chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? chunk.subarray(3) : chunk
-      first = false
+    let at = range?.start ?? 0
+    const end = range?.end ?? Number.MAX_SAFE_INTEGER
+    if (at === 0) {
+      const bom = new Uint8Array(3)
+      const { bytesRead } = await handle.read(bom, 0, 3, 0)
+      if (bytesRead === 3 && bom[0] === 0xef && bom[1] === 0xbb && bom[2] === 0xbf) at = 3
+    }
+    while (at < end) {
+      const want = Math.min(READ_BYTES, end - at)
+      const { bytesRead } = await handle.read(tokenizer.room(want), 0, want, at)
+      if (bytesRead === 0) return
+      tokenizer.added(bytesRead)
+      at += bytesRead
+      yield
     }
   } finally {
-    stream.destroy()
+    await handle.close()
   }
 }
 
-/** Text in another encoding, decoded (readTextChunks) and encoded as UTF-8. */
-async function* reencoded(path: string, encoding: TextEncoding, part: CsvPart | undefined): AsyncGenerator<Uint8Array> {
-  for await (const { text } of readTextChunks(path, encoding, part)) yield Buffer.from(text, "utf8")
+/** Feeds text in another encoding, decoded (readTextChunks) and encoded as UTF-8, to `tokenizer`. */
+async function* feedReencoded(tokenizer: CsvByteTokenizer, path: string, encoding: TextEncoding, part: CsvPart | undefined): AsyncGenerator<void> {
+  for await (const { text } of readTextChunks(path, encoding, part)) {
+    tokenizer.push(Buffer.from(text, "utf8"))
+    yield
+  }
 }
