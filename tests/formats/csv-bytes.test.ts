@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { fieldText } from "../../packages/adapters/src/formats/values/byte-grammar.ts"
+import { fieldText, plainDateOfField, plainTimestampOfField } from "../../packages/adapters/src/formats/values/byte-grammar.ts"
+import { dateFromText, formatDate, ORDER_YMD, timestampMicrosFromText } from "../../packages/adapters/src/formats/values/text-grammar.ts"
 import { makeRandom } from "../bench/support/csv-fixture.ts"
 import { CsvByteTokenizer, type CsvFields, MISSING_FIELD } from "../../packages/adapters/src/formats/csv/byte-tokenizer.ts"
 import { CsvTokenizer } from "../../packages/adapters/src/formats/csv/text-tokenizer.ts"
@@ -196,6 +197,32 @@ describe("CSV read from bytes", () => {
           expect(tokenizer.counted, `${name}, seed ${seed}, chunks of ${chunk}: ${JSON.stringify(text)}`).toEqual(expected)
         }
       }
+    }
+  })
+
+  it("reads every date and timestamp from the bytes as the text grammar does, and refuses the same impossible ones", () => {
+    const dateOf = (text: string) => plainDateOfField(Buffer.from(text), 0, text.length, ORDER_YMD)
+    const timestampOf = (text: string) => plainTimestampOfField(Buffer.from(text), 0, text.length, ORDER_YMD, text.endsWith("Z"))
+    // Every day from 1850 to 2250: leap years, centuries, both sides of 1970.
+    for (let days = -43_829; days <= 102_272; days++) {
+      const text = formatDate(days)
+      expect(dateOf(text), text).toBe(days)
+      if (days % 97 === 0) expect(timestampOf(`${text}T23:59:59.5Z`), text).toBe(days * 86_400_000_000 + 86_399_500_000)
+    }
+    const impossible = [
+      "1900-02-29", "2100-02-29", "2199-02-29", "2023-02-29", "2024-02-30", "2024-04-31", "2024-06-31", "2024-09-31", "2024-11-31",
+      "2024-00-10", "2024-13-01", "2024-01-00", "2024-01-32", "2024-99-99", "2024-1a-01", "2024-01-0x", "0000-01-01", "20x4-01-01"
+    ]
+    for (const text of impossible) {
+      expect(dateOf(text), text).toBe(dateFromText(text, ORDER_YMD))
+      expect(dateOf(text), text).toBeUndefined()
+      expect(timestampOf(`${text} 00:00:00`), text).toBeUndefined()
+    }
+    for (const text of ["2000-02-29", "1904-02-29", "2196-02-29", "2024-12-31", "1900-01-01", "2199-12-31", "0001-01-01", "9999-12-31"]) {
+      expect(dateOf(text), text).toBe(dateFromText(text, ORDER_YMD))
+      // Beyond about ±285 years of 1970 the microseconds are no safe integer: the bytes leave them to the text grammar.
+      const micros = timestampMicrosFromText(`${text}T00:00:00`, ORDER_YMD, false)
+      expect(timestampOf(`${text}T00:00:00`), text).toBe(typeof micros === "bigint" ? undefined : micros)
     }
   })
 
