@@ -6,7 +6,8 @@ import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Worker } from "node:worker_threads"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { embeddedOptions } from "./embedded-options.ts"
 import { MigrationsLive } from "./migrations.ts"
 
@@ -101,19 +102,27 @@ const acquireDirectoryLock = (dataDir: string) => {
 
 const exists = (file: string) => fs.access(file).then(() => true, () => false)
 
-/** Creates a new embedded database directory in a worker thread (embedded-initdb.ts), which then exits. */
-const createInThread = (pgDir: string) =>
+/**
+ * Creates a new embedded database directory in a child process (embedded-initdb.ts), which then
+ * exits: the memory initdb takes (its own WebAssembly instance, about 200 MiB at its peak) goes
+ * with the process. In a worker thread, some 50-75 MiB of it stayed with the service.
+ */
+const createInProcess = (pgDir: string) =>
   new Promise<void>((resolve, reject) => {
-    const worker = new Worker(new URL("../worker-bootstrap.mjs", import.meta.url), {
-      workerData: { entry: new URL("./embedded-initdb.ts", import.meta.url).href, pgDir }
+    const child = spawn(process.execPath, [
+      fileURLToPath(new URL("../worker-bootstrap.mjs", import.meta.url)),
+      new URL("./embedded-initdb.ts", import.meta.url).href,
+      pgDir
+    ], { stdio: ["ignore", "ignore", "pipe"] })
+    let errors = ""
+    child.stderr.setEncoding("utf8").on("data", (text: string) => {
+      if (errors.length < 4096) errors += text
     })
-    let created = false
-    worker.once("message", () => {
-      created = true
-    })
-    worker.once("error", reject)
-    worker.once("exit", (code) =>
-      created ? resolve() : reject(new Error(`creating the database directory failed (exit code ${code})`)))
+    child.once("error", reject)
+    child.once("exit", (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`creating the database directory failed (${signal ?? `exit code ${code}`})${errors === "" ? "" : `: ${errors.trim().slice(-1000)}`}`)))
   })
 
 const startEmbedded = (dataDir: string) =>
@@ -122,7 +131,7 @@ const startEmbedded = (dataDir: string) =>
       try: async () => {
         const pgDir = path.join(dataDir, "pg")
         await fs.mkdir(pgDir, { recursive: true, mode: 0o700 })
-        if (!(await exists(path.join(pgDir, "PG_VERSION")))) await createInThread(pgDir)
+        if (!(await exists(path.join(pgDir, "PG_VERSION")))) await createInProcess(pgDir)
         const db = await PGlite.create(pgDir, embeddedOptions)
         // Port 0: the OS picks a free loopback port; the server reports which one.
         const server = new PGLiteSocketServer({ db, port: 0, host: "127.0.0.1", maxConnections: 1 })
