@@ -104,8 +104,9 @@ const exists = (file: string) => fs.access(file).then(() => true, () => false)
 
 /**
  * Creates a new embedded database directory in a child process (embedded-initdb.ts), which then
- * exits: the memory initdb takes (its own WebAssembly instance, about 200 MiB at its peak) goes
- * with the process. In a worker thread, some 50-75 MiB of it stayed with the service.
+ * exits: the memory initdb takes (its own WebAssembly instance, a few hundred MiB) goes with the
+ * process. In a worker thread, some 50-75 MiB of it stayed with the service. The child stops
+ * when its stdin closes (the service is gone) as soon as initdb lets it: within seconds.
  */
 const createInProcess = (pgDir: string) =>
   new Promise<void>((resolve, reject) => {
@@ -113,7 +114,7 @@ const createInProcess = (pgDir: string) =>
       fileURLToPath(new URL("../worker-bootstrap.mjs", import.meta.url)),
       new URL("./embedded-initdb.ts", import.meta.url).href,
       pgDir
-    ], { stdio: ["ignore", "ignore", "pipe"] })
+    ], { stdio: ["pipe", "ignore", "pipe"] })
     let errors = ""
     child.stderr.setEncoding("utf8").on("data", (text: string) => {
       if (errors.length < 4096) errors += text
