@@ -1,5 +1,4 @@
 import { isUtf8 } from "node:buffer"
-import { createReadStream } from "node:fs"
 import { open } from "node:fs/promises"
 import { FileReadError } from "./errors.ts"
 
@@ -151,16 +150,19 @@ export async function* readTextChunks(
   range?: { readonly start: number; readonly end: number }
 ): AsyncGenerator<{ readonly text: string; readonly end: number }> {
   const start = range?.start ?? 0
+  const end = range?.end ?? Number.MAX_SAFE_INTEGER
   const decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: start > 0 })
   let offset = start
-  const stream = createReadStream(path, {
-    highWaterMark: READ_CHUNK,
-    start,
-    ...(range !== undefined ? { end: range.end - 1 } : {})
-  })
+  const handle = await open(path, "r")
+  // One buffer for every read: its bytes become text before the next read (a fresh buffer per
+  // read is mapped, faulted in and unmapped again under the service's malloc settings).
+  const buffer = Buffer.allocUnsafeSlow(READ_CHUNK)
   const utf8 = encoding === "utf-8"
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    while (offset < end) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_CHUNK, end - offset), offset)
+      if (bytesRead === 0) break
+      const chunk = buffer.subarray(0, bytesRead)
       let text: string
       try {
         text = decoder.decode(chunk, { stream: true })
@@ -178,6 +180,6 @@ export async function* readTextChunks(
     }
     if (rest.length > 0) yield { text: rest, end: offset }
   } finally {
-    stream.destroy()
+    await handle.close()
   }
 }
