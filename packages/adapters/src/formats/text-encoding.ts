@@ -93,8 +93,12 @@ export interface EncodingGuess {
   readonly guessed: boolean
 }
 
+/** Whether `bytes` start with UTF-8's byte order mark (EF BB BF). */
+export const startsWithUtf8Bom = (bytes: Uint8Array): boolean =>
+  bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+
 export const detectEncoding = (head: Uint8Array, wholeFile: boolean): EncodingGuess => {
-  if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: "utf-8", guessed: false }
+  if (startsWithUtf8Bom(head)) return { encoding: "utf-8", guessed: false }
   if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return { encoding: "utf-16le", guessed: false }
   if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return { encoding: "utf-16be", guessed: false }
   const utf16 = utf16WithoutBom(head)

@@ -4,8 +4,8 @@ import { fieldText } from "../values/byte-grammar.ts"
 import { FileReadError } from "../errors.ts"
 import { mib, refuseBeyondHeap } from "../limits.ts"
 import { type CsvReadOptions, recordsBeforeData } from "../read-options.ts"
-import { InvalidText, readTextChunks, type TextEncoding } from "../text-encoding.ts"
-import type { ByteRange, CsvDialect, CsvLimits, CsvPart, ParserSettings } from "../types.ts"
+import { InvalidText, readHead, readTextChunks, startsWithUtf8Bom, type TextEncoding } from "../text-encoding.ts"
+import type { CsvDialect, CsvLimits, CsvPart, ParserSettings } from "../types.ts"
 
 /**
  * Field positions of up to `capacity` CSV records, found in UTF-8 bytes without making a string
@@ -476,7 +476,9 @@ export async function* readCsvFields(
   const start = part?.start ?? 0
   const skip = start === 0 ? recordsBeforeData(csv) : 0
   const tokenizer = new CsvByteTokenizer(csv, csv.columns, settings.batchRows, settings.limits, skip, start)
-  const input = csv.encoding === "utf-8" ? feedUtf8(tokenizer, path, part) : feedReencoded(tokenizer, path, csv.encoding, part)
+  const input = csv.encoding === "utf-8"
+    ? feedUtf8(tokenizer, path, await utf8DataStart(path, start), part?.end)
+    : feedReencoded(tokenizer, path, csv.encoding, part)
   for await (const _ of input) {
     for (let fields = tokenizer.next(false); fields !== undefined; fields = tokenizer.next(false)) yield fields
   }
@@ -486,23 +488,21 @@ export async function* readCsvFields(
 /** Bytes read from a file at a time. */
 const READ_BYTES = 1 << 20
 
+/** Where the data of a UTF-8 file read from `start` begins: after the byte order mark at the file's start. */
+export const utf8DataStart = async (path: string, start: number): Promise<number> =>
+  start === 0 && startsWithUtf8Bom((await readHead(path, 3)).head) ? 3 : start
+
 /**
- * Feeds a UTF-8 file's bytes (`range` when given; without the BOM at its start) to `tokenizer`,
+ * Feeds a UTF-8 file's bytes `from..end-1` (to its end when `end` is undefined) to `tokenizer`,
  * read straight into its buffer: no buffer per read to allocate and collect, and no copy.
  * Yields after each read, for the records it completed.
  */
-export async function* feedUtf8(tokenizer: CsvByteTokenizer, path: string, range: ByteRange | undefined): AsyncGenerator<void> {
+export async function* feedUtf8(tokenizer: CsvByteTokenizer, path: string, from: number, end: number | undefined): AsyncGenerator<void> {
   const handle = await open(path, "r")
   try {
-    let at = range?.start ?? 0
-    const end = range?.end ?? Number.MAX_SAFE_INTEGER
-    if (at === 0) {
-      const bom = new Uint8Array(3)
-      const { bytesRead } = await handle.read(bom, 0, 3, 0)
-      if (bytesRead === 3 && bom[0] === 0xef && bom[1] === 0xbb && bom[2] === 0xbf) at = 3
-    }
-    while (at < end) {
-      const want = Math.min(READ_BYTES, end - at)
+    const stop = end ?? Number.MAX_SAFE_INTEGER
+    for (let at = from; at < stop;) {
+      const want = Math.min(READ_BYTES, stop - at)
       const { bytesRead } = await handle.read(tokenizer.room(want), 0, want, at)
       if (bytesRead === 0) return
       tokenizer.added(bytesRead)

@@ -6,7 +6,7 @@ import { type CsvReadOptions, headerRowsOf } from "../read-options.ts"
 import { byteLengthOf, decodeHead, detectEncoding, readHead, readTextChunks, type TextEncoding } from "../text-encoding.ts"
 import type { ColumnarBatch, CsvDialect, OpenRequest, RangeEnd, ReadingReport, TableSource } from "../types.ts"
 import { type DialectChoice, sniffCsv, splitRecords } from "./dialect.ts"
-import { CsvByteTokenizer, type CsvFields, feedUtf8 } from "./byte-tokenizer.ts"
+import { CsvByteTokenizer, type CsvFields, feedUtf8, utf8DataStart } from "./byte-tokenizer.ts"
 import { splitPlanner } from "./parts.ts"
 import { type Layout, reportOf } from "./report.ts"
 import { CsvTokenizer } from "./text-tokenizer.ts"
@@ -212,9 +212,8 @@ export const openCsv = async (path: string, request: OpenRequest): Promise<Table
   if (again === undefined && csv.encoding === "utf-8" && holdBack === 0 && limit === undefined) {
     const start = range?.start ?? 0
     const fields = async function*(): AsyncGenerator<CsvFields> {
-      // feedUtf8 leaves out a byte order mark: the tokenizer's offsets start after it.
-      const bom = start === 0 ? (await readHead(path, 3)).head : undefined
-      const firstByte = bom !== undefined && bom.length === 3 && bom[0] === 0xef && bom[1] === 0xbb && bom[2] === 0xbf ? 3 : start
+      // A byte order mark is left out: the tokenizer's offsets start after it.
+      const firstByte = await utf8DataStart(path, start)
       const tokenizer = new CsvByteTokenizer(csv, csv.columns, request.batchRows, request.limits, fromStart ? csv.skipRecords ?? 0 : 0, firstByte, {
         headerRecords: fromStart ? headerRows : 0
       })
@@ -225,7 +224,7 @@ export const openCsv = async (path: string, request: OpenRequest): Promise<Table
         }
       }
       let rows = 0
-      for await (const _ of feedUtf8(tokenizer, path, range)) {
+      for await (const _ of feedUtf8(tokenizer, path, firstByte, range?.end)) {
         for (let batch = tokenizer.next(false); batch !== undefined; batch = tokenizer.next(false)) {
           takeHeader()
           rows += batch.length
