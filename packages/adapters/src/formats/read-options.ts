@@ -57,12 +57,6 @@ export const CsvReadOptions = Schema.Struct({
 })
 export type CsvReadOptions = typeof CsvReadOptions.Type
 
-/** Header rows of a CSV reading. */
-export const headerRowsOf = (csv: CsvReadOptions): number => csv.headerRows ?? (csv.header ? 1 : 0)
-
-/** Records before the data of a CSV reading: the preamble and the header rows. */
-export const recordsBeforeData = (csv: CsvReadOptions): number => (csv.skipRecords ?? 0) + headerRowsOf(csv)
-
 /** JSON re-detects its encoding on every reading: the stored one is informative. */
 export const JsonReadOptions = Schema.Struct({ encoding: Schema.optionalKey(Schema.Literals(["utf-8", "utf-16le", "utf-16be"])) })
 export type JsonReadOptions = typeof JsonReadOptions.Type

@@ -1,5 +1,6 @@
 import type { FileDialect } from "@ingest/domain"
-import { type CsvReadOptions, headerRowsOf } from "../read-options.ts"
+import { headerRowsOf } from "./header-rows.ts"
+import type { CsvReadOptions } from "../read-options.ts"
 import type { CsvDialect, ReadingReport } from "../types.ts"
 
 /**
