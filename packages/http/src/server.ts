@@ -1,6 +1,7 @@
 import { Effect, Layer, SchemaIssue } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
+import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
+import { ApiDocsRoute } from "./api-docs.ts"
 import { ApiBadRequest, Api, errorBody, RequestValidation } from "./api/index.ts"
 import { AuthenticationLive, TenantAccessLive } from "./auth.ts"
 import { pathOf } from "./error-mapping.ts"
@@ -85,7 +86,7 @@ export const ApiRoutes = Layer.mergeAll(
 /** Every route of the service; needs the use-case services, TokenVerifier, UploadSettings, Readiness and ConsoleDevTokens. */
 export const AppRoutes = Layer.mergeAll(
   ApiRoutes,
-  HttpApiScalar.layer(Api, { path: "/api/v1/docs" }),
+  ApiDocsRoute,
   IcebergCatalogRoutes,
   ConsoleRoutes,
   HealthRoutes
