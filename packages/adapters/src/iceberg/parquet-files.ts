@@ -50,7 +50,7 @@ export interface DataFileWriter {
 
 export const defaultTargetFileBytes = 128 * 1024 * 1024
 /** Rows per Parquet row group: bounds the writer's buffer (wasm memory never shrinks). */
-export const defaultRowGroupRows = 256 * 1024
+export const defaultRowGroupRows = 128 * 1024
 
 /** Chunks kept for the footer beyond the last one: at least this many bytes of them. */
 const footerReserveBytes = 1024 * 1024
