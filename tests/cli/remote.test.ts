@@ -207,7 +207,7 @@ describe("ingest beside a service started like npm start on the same data dir", 
     data = path.join(dir, "shared-data")
     const port = await freePort()
     baseUrl = `http://127.0.0.1:${port}`
-    server = spawn(node, ["--max-semi-space-size=4", path.join(repoRoot, "packages/http/src/main.ts")], {
+    server = spawn(node, ["--max-semi-space-size=4", "--heap-growing-percent=20", path.join(repoRoot, "packages/http/src/main.ts")], {
       cwd: dir,
       env: { PATH: process.env["PATH"] ?? "", HOME: dir, INGEST_DATA_DIR: data, INGEST_PORT: String(port), INGEST_HOST: "127.0.0.1", INGEST_LOG_LEVEL: "Warn" },
       stdio: ["ignore", "pipe", "pipe"]
