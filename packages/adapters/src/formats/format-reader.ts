@@ -40,6 +40,8 @@ export interface FormatReaderOptions {
   readonly profileTimeoutMs?: number
   /** Longest wait for the next batch of a read (default 10 minutes). */
   readonly readTimeoutMs?: number
+  /** An idle parser thread ends after this long (default 2 minutes, as the Parquet encoder's). */
+  readonly idleMs?: number
   /** Rows per parser batch (default PARSE_BATCH_ROWS of limits.ts). */
   readonly batchRows?: number
   /** Workers one CSV read may use side by side (default: the CPU count, at most maxWorkers). */
@@ -148,7 +150,8 @@ export const makeFormatReader = (options: FormatReaderOptions = {}): FormatReade
     maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb ?? 16,
     stackSizeMb: options.stackSizeMb ?? 4,
     profileTimeoutMs: options.profileTimeoutMs ?? 10 * 60_000,
-    readTimeoutMs: options.readTimeoutMs ?? 10 * 60_000
+    readTimeoutMs: options.readTimeoutMs ?? 10 * 60_000,
+    idleMs: options.idleMs ?? 120_000
   })
 
   const profile = (localFile: string, format: FileFormat, profileOptions: ProfileOptions) =>

@@ -18,6 +18,8 @@ export interface PoolOptions {
   readonly profileTimeoutMs: number
   /** Longest wait for the next batch of a read. */
   readonly readTimeoutMs: number
+  /** An idle worker ends after this long (its heap goes with it); the next job starts a new one. */
+  readonly idleMs: number
 }
 
 const bootstrap = new URL("../../worker-bootstrap.mjs", import.meta.url)
@@ -44,6 +46,7 @@ const workerFailure = (error: unknown, maxOldGenerationSizeMb: number): FileRead
  */
 export class WorkerPool {
   private readonly idle: Array<Worker> = []
+  private readonly idleTimers = new Map<Worker, NodeJS.Timeout>()
   private readonly waiting: Array<{ resolve: (worker: Worker) => void; reject: (error: unknown) => void }> = []
   private live = 0
   private nextId = 1
@@ -99,6 +102,8 @@ export class WorkerPool {
     if (this.closed) return Promise.reject(new FileReadError("unsupported", "the format reader is closed"))
     const worker = this.idle.pop()
     if (worker !== undefined) {
+      clearTimeout(this.idleTimers.get(worker))
+      this.idleTimers.delete(worker)
       worker.ref()
       return Promise.resolve(worker)
     }
@@ -115,6 +120,19 @@ export class WorkerPool {
     }
     worker.unref()
     this.idle.push(worker)
+    const timer = setTimeout(() => this.retire(worker), this.options.idleMs)
+    timer.unref()
+    this.idleTimers.set(worker, timer)
+  }
+
+  /** Ends a worker that stayed idle: a thread holds its heap (10-40 MiB) for as long as it runs. */
+  private retire(worker: Worker): void {
+    this.idleTimers.delete(worker)
+    const at = this.idle.indexOf(worker)
+    if (at < 0) return
+    this.idle.splice(at, 1)
+    this.live--
+    void worker.terminate()
   }
 
   private discard(worker: Worker): void {
@@ -295,6 +313,8 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true
+    for (const timer of this.idleTimers.values()) clearTimeout(timer)
+    this.idleTimers.clear()
     const idle = this.idle.splice(0)
     this.live -= idle.length
     await Promise.all(idle.map((w) => w.terminate()))
