@@ -144,6 +144,34 @@ export const byteLengthOf = (text: string, encoding: TextEncoding): number =>
   encoding === "utf-8" ? Buffer.byteLength(text, "utf8") : text.length
 
 /**
+ * A file's bytes `from..end-1` (to its end when `end` is undefined), read up to `chunkBytes` at a
+ * time straight into the buffer `into(want)` gives for each read (`want` bytes of room). Yields
+ * the bytes each read filled, valid until the next read.
+ */
+export async function* readRange(
+  path: string,
+  from: number,
+  end: number | undefined,
+  chunkBytes: number,
+  into: (want: number) => Uint8Array
+): AsyncGenerator<Uint8Array> {
+  const handle = await open(path, "r")
+  try {
+    const stop = end ?? Number.MAX_SAFE_INTEGER
+    for (let at = from; at < stop;) {
+      const want = Math.min(chunkBytes, stop - at)
+      const target = into(want)
+      const { bytesRead } = await handle.read(target, 0, want, at)
+      if (bytesRead === 0) return
+      at += bytesRead
+      yield target.subarray(0, bytesRead)
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
  * readText with byte positions: each chunk of text with `end`, the offset of the first byte it
  * does not cover (meaningful for encodings with byte offsets). `range` reads bytes start..end-1
  * only; a range that starts after 0 has no BOM.
@@ -154,36 +182,27 @@ export async function* readTextChunks(
   range?: { readonly start: number; readonly end: number }
 ): AsyncGenerator<{ readonly text: string; readonly end: number }> {
   const start = range?.start ?? 0
-  const end = range?.end ?? Number.MAX_SAFE_INTEGER
   const decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: start > 0 })
   let offset = start
-  const handle = await open(path, "r")
   // One buffer for every read: its bytes become text before the next read (a fresh buffer per
   // read is mapped, faulted in and unmapped again under the service's malloc settings).
   const buffer = Buffer.allocUnsafeSlow(READ_CHUNK)
   const utf8 = encoding === "utf-8"
-  try {
-    while (offset < end) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_CHUNK, end - offset), offset)
-      if (bytesRead === 0) break
-      const chunk = buffer.subarray(0, bytesRead)
-      let text: string
-      try {
-        text = decoder.decode(chunk, { stream: true })
-      } catch {
-        throw new InvalidText(encoding, offset)
-      }
-      offset += chunk.length
-      if (text.length > 0) yield { text, end: utf8 ? offset - incompleteUtf8Tail(chunk) : offset }
-    }
-    let rest: string
+  for await (const chunk of readRange(path, start, range?.end, READ_CHUNK, () => buffer)) {
+    let text: string
     try {
-      rest = decoder.decode()
+      text = decoder.decode(chunk, { stream: true })
     } catch {
       throw new InvalidText(encoding, offset)
     }
-    if (rest.length > 0) yield { text: rest, end: offset }
-  } finally {
-    await handle.close()
+    offset += chunk.length
+    if (text.length > 0) yield { text, end: utf8 ? offset - incompleteUtf8Tail(chunk) : offset }
   }
+  let rest: string
+  try {
+    rest = decoder.decode()
+  } catch {
+    throw new InvalidText(encoding, offset)
+  }
+  if (rest.length > 0) yield { text: rest, end: offset }
 }

@@ -1,11 +1,10 @@
 import { isUtf8 } from "node:buffer"
-import { open } from "node:fs/promises"
 import { fieldText } from "../values/byte-grammar.ts"
 import { FileReadError } from "../errors.ts"
 import { mib, refuseBeyondHeap } from "../limits.ts"
 import { recordsBeforeData } from "./header-rows.ts"
 import type { CsvReadOptions } from "../read-options.ts"
-import { InvalidText, readHead, readTextChunks, startsWithUtf8Bom, type TextEncoding } from "../text-encoding.ts"
+import { InvalidText, readHead, readRange, readTextChunks, startsWithUtf8Bom, type TextEncoding } from "../text-encoding.ts"
 import type { CsvDialect, CsvLimits, CsvPart, ParserSettings } from "../types.ts"
 
 /**
@@ -499,19 +498,9 @@ export const utf8DataStart = async (path: string, start: number): Promise<number
  * Yields after each read, for the records it completed.
  */
 export async function* feedUtf8(tokenizer: CsvByteTokenizer, path: string, from: number, end: number | undefined): AsyncGenerator<void> {
-  const handle = await open(path, "r")
-  try {
-    const stop = end ?? Number.MAX_SAFE_INTEGER
-    for (let at = from; at < stop;) {
-      const want = Math.min(READ_BYTES, stop - at)
-      const { bytesRead } = await handle.read(tokenizer.room(want), 0, want, at)
-      if (bytesRead === 0) return
-      tokenizer.added(bytesRead)
-      at += bytesRead
-      yield
-    }
-  } finally {
-    await handle.close()
+  for await (const bytes of readRange(path, from, end, READ_BYTES, (want) => tokenizer.room(want))) {
+    tokenizer.added(bytes.length)
+    yield
   }
 }
 
