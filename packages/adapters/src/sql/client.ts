@@ -108,7 +108,7 @@ const exists = (file: string) => fs.access(file).then(() => true, () => false)
  * process. In a worker thread, some 50-75 MiB of it stayed with the service. The child stops
  * when its stdin closes (the service is gone) as soon as initdb lets it: within seconds.
  */
-const createInProcess = (pgDir: string) =>
+const createInChildProcess = (pgDir: string) =>
   new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [
       fileURLToPath(new URL("../worker-bootstrap.mjs", import.meta.url)),
@@ -132,7 +132,7 @@ const startEmbedded = (dataDir: string) =>
       try: async () => {
         const pgDir = path.join(dataDir, "pg")
         await fs.mkdir(pgDir, { recursive: true, mode: 0o700 })
-        if (!(await exists(path.join(pgDir, "PG_VERSION")))) await createInProcess(pgDir)
+        if (!(await exists(path.join(pgDir, "PG_VERSION")))) await createInChildProcess(pgDir)
         const db = await PGlite.create(pgDir, embeddedOptions)
         // Port 0: the OS picks a free loopback port; the server reports which one.
         const server = new PGLiteSocketServer({ db, port: 0, host: "127.0.0.1", maxConnections: 1 })
