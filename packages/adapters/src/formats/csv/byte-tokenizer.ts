@@ -88,6 +88,8 @@ export class CsvByteTokenizer {
   /** Where the terminator of the last quoted field read is, and where its value ends (see `quoted`). */
   private quotedEnd = 0
   private quotedValueEnd = 0
+  /** A first reading: the newlines inside the last quoted field read (each starts a physical line). */
+  private quotedNewlines = 0
   /** File offset of `buffer[0]`, for messages. */
   private offset = 0
 
@@ -167,9 +169,10 @@ export class CsvByteTokenizer {
     // The unfinished record is held (and copied as the buffer grows) off the heap: it may take a
     // fraction of the worker's memory cap at most, as with the text tokenizer.
     if (this.counts !== undefined) refuseBeyondHeap(rest * BYTES_PER_HELD_BYTE)
-    if (rest + bytes > this.buffer.length) {
+    // One byte more than the input: `next` puts a sentinel after it.
+    if (rest + bytes + 1 > this.buffer.length) {
       let size = this.buffer.length * 2
-      while (size < rest + bytes) size *= 2
+      while (size < rest + bytes + 1) size *= 2
       const grown = new Uint8Array(size)
       grown.set(this.buffer.subarray(this.pos, this.filled))
       this.buffer = grown
@@ -210,6 +213,8 @@ export class CsvByteTokenizer {
     /** Counting: the line where the record being read starts, and newlines inside its quoted fields. */
     let line = counts?.line ?? 0
     let quotedLines = 0
+    // A newline after the input ends every scan for a delimiter or newline without a bounds check.
+    buf[n] = NL
     records: while (pos < n && rows < capacity) {
       const recordStart = pos
       this.recordStart = recordStart
@@ -234,17 +239,14 @@ export class CsvByteTokenizer {
           start = quoted
           end = this.quotedValueEnd
           quotedAny = true
-          if (counts !== undefined) for (let k = pos + 1; k < this.quotedEnd; k++) if (buf[k] === NL) quotedLines++
+          quotedLines += this.quotedNewlines
           pos = this.quotedEnd
           term = pos >= n ? 2 : buf[pos] === D ? 0 : 1
         } else {
           let k = pos
-          while (k < n) {
-            const c = buf[k]
-            if (c === D || c === NL) break
-            k++
-          }
-          if (k < n) term = buf[k] === D ? 0 : 1
+          let c = buf[k]
+          while (c !== D && c !== NL) c = buf[++k]
+          if (k < n) term = c === D ? 0 : 1
           else if (!last) {
             pos = recordStart
             this.unescapedLength = unescapedAtStart
@@ -374,7 +376,11 @@ export class CsvByteTokenizer {
    */
   private quoted(buf: Uint8Array, pos: number, n: number, last: boolean): number | undefined {
     const Q = this.quote
+    const NL = this.newline
     const backslash = this.backslashEscapes
+    // A first reading counts the newlines inside the value as it goes (an import does not).
+    const counting = this.counts !== undefined
+    let newlines = 0
     /** Where the value starts in `unescaped` once it has needed unescaping; -1 while it is a plain slice of buf. */
     let copyFrom = -1
     /** Start of the part of the value not yet copied. */
@@ -382,11 +388,19 @@ export class CsvByteTokenizer {
     let k: number
     for (;;) {
       k = p
-      while (k < n) {
-        const c = buf[k]
-        if (c === Q || (backslash && c === BACKSLASH)) break
-        k++
+      // A quote after the input (the sentinel of `next` meanwhile) ends the scan without a bounds check.
+      buf[n] = Q
+      if (!backslash && !counting) {
+        while (buf[k] !== Q) k++
+      } else {
+        for (;;) {
+          const c = buf[k]
+          if (c === Q || (backslash && c === BACKSLASH)) break
+          if (c === NL) newlines++
+          k++
+        }
       }
+      buf[n] = NL
       if (k >= n) {
         if (!last) return undefined
         this.unterminated()
@@ -397,6 +411,7 @@ export class CsvByteTokenizer {
           if (!last) return undefined
           this.unterminated()
         }
+        if (buf[k + 1] === NL) newlines++
         if (copyFrom === -1) copyFrom = this.unescapedLength
         this.keep(buf, p, k)
         this.keep(buf, k + 1, k + 2)
@@ -415,7 +430,7 @@ export class CsvByteTokenizer {
     const closing = k
     const after = closing + 1
     const D = this.delimiter
-    const NL = this.newline
+    this.quotedNewlines = newlines
     // After the closing quote: a delimiter, a newline (maybe after \r) or the end.
     let terminator = -1
     if (after >= n) {
