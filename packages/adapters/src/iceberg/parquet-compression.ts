@@ -1,6 +1,6 @@
 import { constants, zstdCompressSync } from "node:zlib"
 import { field, T, type ThriftField, ThriftReader, type ThriftStruct, type ThriftValue, ThriftWriter } from "../formats/parquet/thrift.ts"
-import { freeBuffer } from "./parquet-transfer.ts"
+import { freeBuffer } from "../buffer-release.ts"
 
 /**
  * Compressing the pages of a Parquet file as it streams out of the writer. parquet-wasm writes

@@ -4,7 +4,8 @@ import { parentPort } from "node:worker_threads"
 import { compressPages } from "./parquet-compression.ts"
 import { writerProperties } from "./parquet-properties.ts"
 import type { BatchPayload, EncoderRequest, EncoderResponse } from "./parquet-transfer.ts"
-import { arrowSchemaOfColumns, freeBuffer, IpcScratch, ownedBuffer, payloadToIpc } from "./parquet-transfer.ts"
+import { freeBuffer } from "../buffer-release.ts"
+import { arrowSchemaOfColumns, IpcScratch, ownedBuffer, payloadToIpc } from "./parquet-transfer.ts"
 
 /**
  * Parquet encoder thread (see parquet-encoder-pool.ts): turns the batches of each open file into

@@ -84,15 +84,6 @@ export const toPayload = (
   return { payload: { kind: "ipc", bytes }, transfer: ownedBuffer(bytes) }
 }
 
-/**
- * Frees an ArrayBuffer's memory now instead of at the next full collection (ES2024, Node 22: a
- * zero-length transfer detaches it). Nothing may use the buffer afterwards.
- */
-export const freeBuffer = (buffer: ArrayBufferLike | undefined): void => {
-  const owned = buffer as (ArrayBuffer & { readonly detached: boolean; transfer(length: number): ArrayBuffer }) | undefined
-  if (owned instanceof ArrayBuffer && !owned.detached) owned.transfer(0)
-}
-
 /** The buffer of `bytes` when it is exactly that buffer (so it can be moved). */
 export const ownedBuffer = (bytes: Uint8Array): Array<ArrayBuffer> =>
   bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
