@@ -1,6 +1,6 @@
 import { makeFsObjectStore } from "@ingest/adapters/storage/fs"
 import { makeS3ObjectStore } from "@ingest/adapters/storage/s3"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
@@ -58,6 +58,31 @@ objectStoreContract("S3 (s3rver)", async () => {
 })
 
 describe("fs store specifics", () => {
+  it("frees the memory of an upload's chunks once written, and only of chunks that are whole buffers", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "fs-store-release-"))
+    try {
+      const store = makeFsObjectStore(root)
+      const own = () => Array.from({ length: 40 }, (_, i) => new Uint8Array(64 * 1024).fill(i))
+      const shared = new Uint8Array(8192).fill(7)
+      const released = [...own(), shared.subarray(0, 4096)]
+      const { size } = await run(store.put("up/a.bin", Stream.fromIterable(released), { releaseChunks: true }))
+      expect(size).toBe(40 * 64 * 1024 + 4096)
+      const stored = await readFile(path.join(root, "up", "a.bin"))
+      expect(stored.length).toBe(size)
+      for (let i = 0; i < 40; i++) expect(stored[i * 64 * 1024 + 100]).toBe(i)
+      // Freed: the whole-buffer chunks (their buffers are detached, length 0). Kept: the view into a larger buffer.
+      expect(released.slice(0, 40).every((c) => c.buffer.byteLength === 0)).toBe(true)
+      expect(shared.byteLength).toBe(8192)
+      expect(shared[5000]).toBe(7)
+      // Without the option every chunk stays as it was (the writer of Parquet files keeps its last chunks).
+      const kept = own()
+      await run(store.put("up/b.bin", Stream.fromIterable(kept)))
+      expect(kept.every((c) => c.byteLength === 64 * 1024)).toBe(true)
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
   it("maps keys to files under the root and its uri back to that file", async () => {
     const root = await mkdtemp(path.join(tmpdir(), "fs-store-map-"))
     try {

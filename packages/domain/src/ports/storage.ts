@@ -8,6 +8,16 @@ export interface ObjectInfo {
   readonly lastModified: DateTime.Utc
 }
 
+/** How a streamed put may treat its body. */
+export interface PutOptions {
+  /**
+   * The body's chunks are the put's alone (an HTTP request body nothing else reads): the store may
+   * free each chunk's memory once its bytes are stored, instead of leaving that to the collector's
+   * next full pass. The producer must not read a chunk after handing it over.
+   */
+  readonly releaseChunks?: boolean | undefined
+}
+
 /**
  * Object storage under one root (a directory or an S3 bucket + prefix). Keys are relative,
  * `/`-separated and never start with `/`.
@@ -15,7 +25,11 @@ export interface ObjectInfo {
 export interface ObjectStore {
   /** Absolute URI of a key (`file:///…` or `s3://bucket/…`): what Iceberg metadata records. */
   uri(key: string): string
-  put<E>(key: string, body: Stream.Stream<Uint8Array, E>): Effect.Effect<{ readonly size: number }, E | InfrastructureError>
+  put<E>(
+    key: string,
+    body: Stream.Stream<Uint8Array, E>,
+    options?: PutOptions
+  ): Effect.Effect<{ readonly size: number }, E | InfrastructureError>
   putBytes(key: string, bytes: Uint8Array): Effect.Effect<void, InfrastructureError>
   /** Copies a local file into the store (multipart on S3; a rename is not allowed: the file stays). */
   putFile(key: string, localPath: string): Effect.Effect<{ readonly size: number }, InfrastructureError>

@@ -23,12 +23,13 @@ export const FilesHandlers = HttpApiBuilder.group(Api, "files", Effect.fn(functi
       Effect.gen(function*() {
         const tenant = yield* CurrentTenant
         // The first `file` part is the upload. Its content is consumed while the multipart stream
-        // is still being read (the part's bytes come from that stream), straight into storage.
+        // is still being read (the part's bytes come from that stream), straight into storage,
+        // which may free each chunk once stored: nothing else reads the request body.
         const uploaded = yield* payload.pipe(
           Stream.filter((p): p is Multipart.File => Multipart.isFile(p) && p.key === "file"),
           Stream.take(1),
           Stream.mapEffect((part) =>
-            files.upload(tenant, part.name, part.content, { maxBytes: settings.maxUploadBytes, sheet: query.sheet }).pipe(
+            files.upload(tenant, part.name, part.content, { maxBytes: settings.maxUploadBytes, sheet: query.sheet, ownsChunks: true }).pipe(
               Effect.catchTag("MultipartError", (e) =>
                 Effect.fail(
                   e.reason._tag === "FileTooLarge" || e.reason._tag === "BodyTooLarge"
