@@ -64,6 +64,7 @@ export const repositoryContract = <E>(name: string, repositories: Layer.Layer<Re
         assert.isTrue(Option.isNone(yield* syncs.find(stranger, sync.id)))
         assert.isTrue(Option.isNone(yield* syncs.findActive(stranger, connection.id)))
         assert.isTrue(Option.isNone(yield* files.find(stranger, file.id)))
+        assert.isTrue(Option.isNone(yield* files.findSummary(stranger, file.id)))
         assert.deepStrictEqual(yield* sources.list(stranger), [])
         assert.deepStrictEqual(yield* connections.list(stranger), [])
         assert.deepStrictEqual(yield* files.list(stranger), [])
@@ -326,7 +327,10 @@ export const repositoryContract = <E>(name: string, repositories: Layer.Layer<Re
         assert.deepStrictEqual({ ...first, content: [] }, { content: [], totalElements: 5, totalPages: 3, number: 0, size: 2 })
         const last = yield* files.page(tenant, { page: 2, size: 2 })
         assert.deepStrictEqual(last.content.map((f) => f.id), [made[0]!.id])
-        assert.deepStrictEqual(plain(last.content[0]!), plain(made[0]!))
+        // A page holds summaries: everything but the profile (its preview rows grow with the file's width).
+        const { profile: _profile, ...summary } = made[0]!
+        assert.deepStrictEqual(plain(last.content[0]!), plain(summary))
+        assert.notProperty(last.content[0]!, "profile")
         assert.deepStrictEqual((yield* files.page(tenant, { page: 9, size: 2 })).content, [])
       }))
 
@@ -356,6 +360,12 @@ export const repositoryContract = <E>(name: string, repositories: Layer.Layer<Re
         yield* files.update(configured)
         const updated = Option.getOrThrow(yield* files.find(tenant, file.id))
         assert.deepStrictEqual(plain(updated), plain(configured))
+        // Its status read alone: everything but the profile.
+        const { profile: _profile, ...summary } = configured
+        const status = Option.getOrThrow(yield* files.findSummary(tenant, file.id))
+        assert.deepStrictEqual(plain(status), plain(summary))
+        assert.notProperty(status, "profile")
+        assert.isTrue(Option.isNone(yield* files.findSummary(tenant, makeFileImport(tenant).id)))
         assert.deepStrictEqual(Object.keys(updated.columnMappings!), ["zeta", "alpha", "mid"])
         yield* files.insert(makeFileImport(tenant, { createdAt: at("2024-03-02T00:00:00.000Z") }))
         assert.deepStrictEqual((yield* files.list(tenant)).map((f) => f.id)[0], file.id)

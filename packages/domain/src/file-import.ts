@@ -93,3 +93,10 @@ export const FileImport = Schema.Struct({
   completedAt: Schema.NullOr(Schema.DateTimeUtc)
 })
 export type FileImport = typeof FileImport.Type
+
+/**
+ * A file import as its status and the list of imports show it: without its profile (columns,
+ * samples and preview rows, which only a preview returns and which grow with the file's width).
+ */
+export const FileImportSummary = FileImport.mapFields(({ profile: _profile, ...rest }) => rest)
+export type FileImportSummary = typeof FileImportSummary.Type

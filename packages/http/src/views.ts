@@ -1,5 +1,5 @@
 import { DateTime } from "effect"
-import type { ColumnWithSamples, ConnectionView, DiscoveredStream, FileImport, SourceSummary, SyncView } from "@ingest/domain"
+import type { ColumnWithSamples, ConnectionView, DiscoveredStream, FileImport, FileImportSummary, SourceSummary, SyncView } from "@ingest/domain"
 import { targetColumns } from "@ingest/domain"
 
 // Domain → wire. connectionConfig is deliberately absent from every view.
@@ -105,14 +105,14 @@ export const fileJobView = (f: FileImport) => ({
 })
 
 /** A file in the import history (newest first). */
-export const importSummaryView = (f: FileImport) => ({
+export const importSummaryView = (f: FileImportSummary) => ({
   ...importStatusView(f),
   fileFormat: f.fileFormat,
   fileSize: f.fileSize,
   createdAt: iso(f.createdAt)
 })
 
-export const importStatusView = (f: FileImport) => ({
+export const importStatusView = (f: FileImportSummary) => ({
   id: f.id,
   fileName: f.fileName,
   status: f.status,

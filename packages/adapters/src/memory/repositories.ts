@@ -10,7 +10,7 @@ import {
   SyncRepo,
   syncComparator
 } from "@ingest/domain"
-import type { Connection, FileImport, Source, Sync } from "@ingest/domain"
+import type { Connection, FileImport, FileImportSummary, Source, Sync } from "@ingest/domain"
 import { DateTime, Effect, Layer, Option, Ref } from "effect"
 
 // In-memory twins of the SQL repositories, for use-case tests and quick local runs. They follow
@@ -210,6 +210,8 @@ export const SyncRepoMemory = Layer.effect(
   })
 )
 
+const summaryOfFile = ({ profile: _profile, ...summary }: FileImport): FileImportSummary => summary
+
 export const FileImportRepoMemory = Layer.effect(
   FileImportRepo,
   Effect.gen(function*() {
@@ -222,12 +224,13 @@ export const FileImportRepoMemory = Layer.effect(
       insert: table.insert,
       update: (file) => table.update(file),
       find: table.find,
+      findSummary: (tenantId, id) => table.find(tenantId, id).pipe(Effect.map(Option.map(summaryOfFile))),
       list: table.list,
       page: (tenantId, request) =>
         table.list(tenantId).pipe(Effect.map((all) => {
           const clamped = clampPage(request)
           const newestFirst = [...all].reverse()
-          return makePage(newestFirst.slice(clamped.offset, clamped.offset + clamped.size), all.length, clamped)
+          return makePage(newestFirst.slice(clamped.offset, clamped.offset + clamped.size).map(summaryOfFile), all.length, clamped)
         }))
     })
   })

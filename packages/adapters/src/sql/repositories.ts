@@ -4,6 +4,7 @@ import {
   Connection,
   ConnectionRepo,
   FileImport,
+  FileImportSummary,
   FileImportRepo,
   makePage,
   normalizePageRequest,
@@ -397,33 +398,38 @@ export const SyncRepoSql = Layer.effect(
 // ---------------------------------------------------------------------------------------------
 // file imports
 
+/** The columns of a file import but its profile (a fixed list: no input reaches it). */
+const summaryColumns = "id, tenant_id, file_name, file_size, file_format, storage_path, status, target_table_name, " +
+  "target_schema, column_mappings, drop_unmapped, records_imported, bytes_read, error, created_at, updated_at, completed_at"
+
 export const FileImportRepoSql = Layer.effect(
   FileImportRepo,
   Effect.gen(function*() {
     const sql = yield* plainClient
     const decode = decodeWith(FileImport, "file import")
+    const decodeSummary = decodeWith(FileImportSummary, "file import")
 
-    const fromRow = (row: Row) =>
-      decode({
-        id: String(row.id),
-        tenantId: String(row.tenant_id),
-        fileName: row.file_name,
-        fileSize: numberOf(row, "file_size"),
-        fileFormat: row.file_format,
-        storagePath: row.storage_path,
-        status: row.status,
-        profile: jsonOf(row, "profile"),
-        targetTableName: stringOrNullOf(row, "target_table_name"),
-        targetSchema: stringOrNullOf(row, "target_schema"),
-        columnMappings: jsonOf(row, "column_mappings"),
-        dropUnmapped: row.drop_unmapped === true,
-        recordsImported: numberOrNullOf(row, "records_imported"),
-        bytesRead: numberOrNullOf(row, "bytes_read"),
-        error: stringOrNullOf(row, "error"),
-        createdAt: dateTimeOf(row, "created_at"),
-        updatedAt: dateTimeOf(row, "updated_at"),
-        completedAt: dateTimeOrNullOf(row, "completed_at")
-      })
+    const summaryFields = (row: Row) => ({
+      id: String(row.id),
+      tenantId: String(row.tenant_id),
+      fileName: row.file_name,
+      fileSize: numberOf(row, "file_size"),
+      fileFormat: row.file_format,
+      storagePath: row.storage_path,
+      status: row.status,
+      targetTableName: stringOrNullOf(row, "target_table_name"),
+      targetSchema: stringOrNullOf(row, "target_schema"),
+      columnMappings: jsonOf(row, "column_mappings"),
+      dropUnmapped: row.drop_unmapped === true,
+      recordsImported: numberOrNullOf(row, "records_imported"),
+      bytesRead: numberOrNullOf(row, "bytes_read"),
+      error: stringOrNullOf(row, "error"),
+      createdAt: dateTimeOf(row, "created_at"),
+      updatedAt: dateTimeOf(row, "updated_at"),
+      completedAt: dateTimeOrNullOf(row, "completed_at")
+    })
+
+    const fromRow = (row: Row) => decode({ ...summaryFields(row), profile: jsonOf(row, "profile") })
 
     const columnsOf = (file: FileImport) => ({
       file_name: file.fileName,
@@ -466,6 +472,13 @@ export const FileImportRepoSql = Layer.effect(
           Effect.flatMap((rows) => rows.length === 0 ? Effect.succeedNone : Effect.asSome(fromRow(rows[0]!))),
           Effect.withSpan("FileImportRepoSql.find")
         ),
+      // Status polls and lists: the profile (up to hundreds of KB of JSON for a wide file) is not read.
+      findSummary: (tenantId, id) =>
+        sql<Row>`SELECT ${sql.literal(summaryColumns)} FROM file_imports WHERE tenant_id = ${tenantId} AND id = ${id}`.pipe(
+          Effect.orDie,
+          Effect.flatMap((rows) => rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeSummary(summaryFields(rows[0]!)))),
+          Effect.withSpan("FileImportRepoSql.findSummary")
+        ),
       list: (tenantId) =>
         sql<Row>`SELECT * FROM file_imports WHERE tenant_id = ${tenantId} ORDER BY created_at, id`.pipe(
           Effect.orDie,
@@ -477,10 +490,11 @@ export const FileImportRepoSql = Layer.effect(
           const clamped = clampPage(request)
           const [counted, rows] = yield* Effect.all([
             sql<Row>`SELECT count(*)::int AS n FROM file_imports WHERE tenant_id = ${tenantId}`,
-            sql<Row>`SELECT * FROM file_imports WHERE tenant_id = ${tenantId}
+            sql<Row>`SELECT ${sql.literal(summaryColumns)} FROM file_imports WHERE tenant_id = ${tenantId}
               ORDER BY created_at DESC, id DESC LIMIT ${clamped.size} OFFSET ${clamped.offset}`
           ])
-          return makePage(yield* Effect.forEach(rows, fromRow), numberOf(counted[0]!, "n"), clamped)
+          const summaries = yield* Effect.forEach(rows, (row) => decodeSummary(summaryFields(row)))
+          return makePage(summaries, numberOf(counted[0]!, "n"), clamped)
         }).pipe(Effect.orDie, Effect.withSpan("FileImportRepoSql.page"))
     })
   })

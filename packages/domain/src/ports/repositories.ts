@@ -2,7 +2,7 @@ import type { DateTime, Effect, Option } from "effect"
 import { Context } from "effect"
 import type { Connection } from "../connection.ts"
 import type { Conflict } from "../errors.ts"
-import type { FileImport } from "../file-import.ts"
+import type { FileImport, FileImportSummary } from "../file-import.ts"
 import type { ConnectionId, FileId, SourceId, SyncId, TenantId } from "../ids.ts"
 import type { Source, SourceSummary } from "../source.ts"
 import type { Page, PageRequest, Sync, SyncPageRequest } from "../sync.ts"
@@ -62,7 +62,9 @@ export class FileImportRepo extends Context.Service<FileImportRepo, {
   insert(file: FileImport): Effect.Effect<void>
   update(file: FileImport): Effect.Effect<void>
   find(tenantId: TenantId, id: FileId): Effect.Effect<Option.Option<FileImport>>
+  /** The file without its profile (see FileImportSummary): its status, read without the preview rows. */
+  findSummary(tenantId: TenantId, id: FileId): Effect.Effect<Option.Option<FileImportSummary>>
   list(tenantId: TenantId): Effect.Effect<ReadonlyArray<FileImport>>
-  /** The tenant's files, newest first (then id descending); see clampPage for the page rules. */
-  page(tenantId: TenantId, request: PageRequest): Effect.Effect<Page<FileImport>>
+  /** The tenant's files without their profiles, newest first (then id descending); see clampPage for the page rules. */
+  page(tenantId: TenantId, request: PageRequest): Effect.Effect<Page<FileImportSummary>>
 }>()("ingest/FileImportRepo") {}

@@ -78,6 +78,13 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
       return found.value
     })
 
+    /** The file's status (and all but its profile), read without the profile: what a poll needs. */
+    const status = Effect.fn("FileImportService.status")(function*(tenantId: TenantId, id: FileId) {
+      const found = yield* files.findSummary(tenantId, id)
+      if (Option.isNone(found)) return yield* new NotFound({ entity: "File", id })
+      return found.value
+    })
+
     /**
      * Streams the upload into storage (bounded by maxBytes), detects the format, profiles the
      * whole file, and only then records it. Anything that fails leaves nothing behind.
@@ -349,6 +356,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
 
     return {
       get,
+      status,
       list: files.list,
       page: files.page,
       upload,

@@ -58,5 +58,5 @@ export const FilesHandlers = HttpApiBuilder.group(Api, "files", Effect.fn(functi
     .handle("execute", ({ params }) =>
       CurrentTenant.use((tenant) => files.execute(tenant, params.fileId).pipe(Effect.map(fileJobView), handled)))
     .handle("status", ({ params }) =>
-      CurrentTenant.use((tenant) => files.get(tenant, params.fileId).pipe(Effect.map(importStatusView), handled)))
+      CurrentTenant.use((tenant) => files.status(tenant, params.fileId).pipe(Effect.map(importStatusView), handled)))
 }))
