@@ -26,8 +26,8 @@ export interface SchemaUpdate {
 
 export interface UploadOptions {
   readonly maxBytes: number
-  /** The body's chunks are the upload's alone (an HTTP request body): storage may free each once stored. */
-  readonly ownsChunks?: boolean | undefined
+  /** The body's chunks are the upload's alone (an HTTP request body): storage may free each once stored (PutOptions). */
+  readonly releaseChunks?: boolean | undefined
   /** Spreadsheets: which sheet to profile and import (default: the first). */
   readonly sheet?: string | undefined
 }
@@ -108,7 +108,7 @@ export class FileImportService extends Context.Service<FileImportService>()("ing
         )
         const work = Effect.gen(function*() {
           yield* reader.prepare
-          const { size } = yield* storage.put(key, bounded, { releaseChunks: options.ownsChunks }).pipe(
+          const { size } = yield* storage.put(key, bounded, { releaseChunks: options.releaseChunks }).pipe(
             Effect.withSpan("import.upload")
           )
           if (size === 0) return yield* new UnreadableFile({ kind: "unsupported", reason: "The uploaded file is empty" })

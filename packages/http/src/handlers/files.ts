@@ -29,7 +29,7 @@ export const FilesHandlers = HttpApiBuilder.group(Api, "files", Effect.fn(functi
           Stream.filter((p): p is Multipart.File => Multipart.isFile(p) && p.key === "file"),
           Stream.take(1),
           Stream.mapEffect((part) =>
-            files.upload(tenant, part.name, part.content, { maxBytes: settings.maxUploadBytes, sheet: query.sheet, ownsChunks: true }).pipe(
+            files.upload(tenant, part.name, part.content, { maxBytes: settings.maxUploadBytes, sheet: query.sheet, releaseChunks: true }).pipe(
               Effect.catchTag("MultipartError", (e) =>
                 Effect.fail(
                   e.reason._tag === "FileTooLarge" || e.reason._tag === "BodyTooLarge"
